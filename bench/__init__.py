@@ -1,0 +1,4 @@
+"""bench: the harness. Grid spec -> cells -> parallel runs -> SQLite store -> tables, plots, report.
+
+The only package that does I/O, parallelism and presentation; the CLI lives in ``bench.cli``.
+"""

@@ -1,0 +1,54 @@
+"""Shared checks that turn bad hyperparameters and names into clear ``ValueError``s."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+from collections.abc import Iterable
+
+import numpy as np
+
+
+def closest(name: str, valid: Iterable[str]) -> str:
+    """A ``" (did you mean 'x', 'y'?)"`` hint, or the list of valid names if none is close."""
+    valid = sorted(valid)
+    matches = difflib.get_close_matches(name, valid, n=3, cutoff=0.5)
+    if matches:
+        return " (did you mean " + ", ".join(repr(m) for m in matches) + "?)"
+    return " (valid: " + ", ".join(valid) + ")"
+
+
+def unknown_name(kind: str, name: object, valid: Iterable[str]) -> ValueError:
+    """The error for a name that is not registered."""
+    return ValueError(f"unknown {kind} {name!r}{closest(str(name), valid)}")
+
+
+def check_keywords(kind: str, given: Iterable[str], valid: Iterable[str]) -> None:
+    """Raise if any keyword in ``given`` is not in ``valid``, naming the closest valid keywords."""
+    valid = list(valid)
+    for key in given:
+        if key not in valid:
+            raise ValueError(f"{kind}: unknown keyword {key!r}{closest(key, valid)}")
+
+
+def check_number(
+    owner: str,
+    name: str,
+    value: object,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
+    """Raise unless ``value`` is a finite real number in the interval given by its bounds."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{owner}: {name} must be a number, got {value!r}")
+    left = "(" if low_open else "["
+    right = ")" if high_open else "]"
+    interval = f"{left}{low:g}, {high:g}{right}"
+    inside = (value > low if low_open else value >= low) and (
+        value < high if high_open else value <= high
+    )
+    if not inside or not math.isfinite(value):
+        raise ValueError(f"{owner}: {name}={value!r} is out of range; allowed {interval}")

@@ -1,0 +1,265 @@
+"""The Adam family: Adam, AdamW, AMSGrad, Adamax, NAdam and RAdam (torch.optim)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from optimizers.base import (
+    Optimizer,
+    Params,
+    add_weight_decay,
+    register,
+    scratch,
+    validate_common,
+    zeros_like,
+)
+
+INF = math.inf
+OPEN_UNIT = (0.0, 1.0, False, True)  # betas live in [0, 1)
+
+
+@dataclasses.dataclass
+class AdamState:
+    step: int
+    exp_avg: Params
+    exp_avg_sq: Params  # Adamax: the exponentially weighted infinity norm
+    max_exp_avg_sq: Params  # AMSGrad only
+    scratch: list[tuple[np.ndarray, ...]]
+    mu_product: float = 1.0  # NAdam only
+
+
+@dataclasses.dataclass(frozen=True)
+class _AdamBase(Optimizer):
+    """Shared hyperparameters, validation and moment updates of the family."""
+
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        validate_common(
+            self, betas=OPEN_UNIT, eps=(0.0, INF, True, True), weight_decay=(0.0, INF, False, True)
+        )
+
+    def init(self, params: Params) -> AdamState:
+        return AdamState(0, zeros_like(params), zeros_like(params), [], scratch(params, 2))
+
+    def _decayed_grad(self, p, g, lr, out):
+        """Apply weight decay: decoupled (θ ← θ(1 − γλ)) or coupled (g ← g + λθ)."""
+        if getattr(self, "decoupled_weight_decay", False):
+            if self.weight_decay:
+                p *= 1.0 - lr * self.weight_decay
+            return g
+        return add_weight_decay(g, p, self.weight_decay, out=out)
+
+    def _update_moments(self, d, m, v, work) -> None:
+        """m ← β1 m + (1 − β1) g and v ← β2 v + (1 − β2) g²."""
+        beta1, beta2 = self.betas
+        m *= beta1
+        np.multiply(d, 1.0 - beta1, out=work)
+        m += work
+        v *= beta2
+        np.multiply(d, d, out=work)
+        work *= 1.0 - beta2
+        v += work
+
+
+@register("adam")
+@dataclasses.dataclass(frozen=True)
+class Adam(_AdamBase):
+    r"""Adam as documented by torch.optim.Adam (Kingma & Ba 2015; AMSGrad: Reddi et al. 2018).
+
+    .. math::
+        g &\leftarrow g + \lambda\theta \\
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1) g, \quad v_t = \beta_2 v_{t-1} + (1-\beta_2) g^2 \\
+        \hat m_t &= m_t / (1-\beta_1^t) \\
+        \hat v_t &= v_t / (1-\beta_2^t)
+            \quad (\text{amsgrad: } \max(\hat v^{max}_{t-1}, v_t) / (1-\beta_2^t)) \\
+        \theta &\leftarrow \theta - \gamma \hat m_t / (\sqrt{\hat v_t} + \epsilon)
+    """
+
+    amsgrad: bool = False
+    decoupled_weight_decay: bool = False
+
+    def init(self, params: Params) -> AdamState:
+        state = super().init(params)
+        if self.amsgrad:
+            state.max_exp_avg_sq = zeros_like(params)
+        return state
+
+    def step(self, params: Params, grads: Params, state: AdamState, lr=None) -> None:
+        lr = self._lr(lr)
+        state.step += 1
+        beta1, beta2 = self.betas
+        step_size = lr / (1.0 - beta1**state.step)
+        sqrt_bias_correction2 = math.sqrt(1.0 - beta2**state.step)
+        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+            decayed, work = state.scratch[i]
+            m, v = state.exp_avg[i], state.exp_avg_sq[i]
+            d = self._decayed_grad(p, g, lr, out=decayed)
+            self._update_moments(d, m, v, work)
+            if self.amsgrad:
+                v = np.maximum(state.max_exp_avg_sq[i], v, out=state.max_exp_avg_sq[i])
+            np.sqrt(v, out=work)
+            work /= sqrt_bias_correction2
+            work += self.eps
+            np.divide(m, work, out=work)
+            work *= -step_size
+            p += work
+
+
+@register("adamw")
+@dataclasses.dataclass(frozen=True)
+class AdamW(Adam):
+    r"""AdamW (Loshchilov & Hutter 2019), torch.optim.AdamW: θ ← θ(1 − γλ), then Adam without L2."""
+
+    weight_decay: float = 1e-2
+    decoupled_weight_decay: bool = True
+
+
+@register("amsgrad")
+@dataclasses.dataclass(frozen=True)
+class AMSGrad(Adam):
+    """AMSGrad (Reddi et al. 2018): ``adam`` with amsgrad=True."""
+
+    amsgrad: bool = True
+
+
+@register("adamax")
+@dataclasses.dataclass(frozen=True)
+class Adamax(_AdamBase):
+    r"""Adamax as documented by torch.optim.Adamax (Kingma & Ba 2015, section 7).
+
+    .. math::
+        g &\leftarrow g + \lambda\theta \\
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1) g \\
+        u_t &= \max(\beta_2 u_{t-1}, |g| + \epsilon) \\
+        \theta &\leftarrow \theta - \gamma m_t / ((1-\beta_1^t) u_t)
+    """
+
+    lr: float = 2e-3
+
+    def step(self, params: Params, grads: Params, state: AdamState, lr=None) -> None:
+        lr = self._lr(lr)
+        state.step += 1
+        beta1, beta2 = self.betas
+        clr = lr / (1.0 - beta1**state.step)
+        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+            decayed, work = state.scratch[i]
+            m, norm = state.exp_avg[i], state.exp_avg_sq[i]
+            d = self._decayed_grad(p, g, lr, out=decayed)
+            m *= beta1
+            np.multiply(d, 1.0 - beta1, out=work)
+            m += work
+            norm *= beta2
+            np.abs(d, out=work)
+            work += self.eps
+            np.maximum(norm, work, out=norm)
+            np.divide(m, norm, out=work)
+            work *= -clr
+            p += work
+
+
+@register("nadam")
+@dataclasses.dataclass(frozen=True)
+class NAdam(_AdamBase):
+    r"""NAdam as documented by torch.optim.NAdam (Dozat 2016).
+
+    .. math::
+        g &\leftarrow g + \lambda\theta \\
+        \mu_t &= \beta_1 (1 - \tfrac12 \, 0.96^{t\psi}), \quad
+            \mu_{t+1} = \beta_1 (1 - \tfrac12 \, 0.96^{(t+1)\psi}) \\
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1) g, \quad v_t = \beta_2 v_{t-1} + (1-\beta_2) g^2 \\
+        \hat m_t &= \mu_{t+1} m_t / (1 - \textstyle\prod_{i=1}^{t+1}\mu_i)
+            + (1-\mu_t) g / (1 - \textstyle\prod_{i=1}^{t}\mu_i) \\
+        \theta &\leftarrow \theta - \gamma \hat m_t / (\sqrt{v_t / (1-\beta_2^t)} + \epsilon)
+    """
+
+    lr: float = 2e-3
+    momentum_decay: float = 4e-3
+    decoupled_weight_decay: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        validate_common(self, momentum_decay=(0.0, INF, False, True))
+
+    def step(self, params: Params, grads: Params, state: AdamState, lr=None) -> None:
+        lr = self._lr(lr)
+        state.step += 1
+        t = state.step
+        beta1, beta2 = self.betas
+        mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
+        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
+        state.mu_product *= mu
+        grad_coef = -lr * (1.0 - mu) / (1.0 - state.mu_product)
+        avg_coef = -lr * mu_next / (1.0 - state.mu_product * mu_next)
+        bias_correction2 = 1.0 - beta2**t
+        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+            decayed, work = state.scratch[i]
+            m, v = state.exp_avg[i], state.exp_avg_sq[i]
+            d = self._decayed_grad(p, g, lr, out=decayed)
+            self._update_moments(d, m, v, work)
+            np.divide(v, bias_correction2, out=work)
+            np.sqrt(work, out=work)
+            work += self.eps
+            # two scaled quotients, g/denom then m/denom; the first overwrites the decayed copy
+            denom = work
+            np.divide(d, denom, out=decayed)
+            decayed *= grad_coef
+            p += decayed
+            np.divide(m, denom, out=denom)
+            denom *= avg_coef
+            p += denom
+
+
+@register("radam")
+@dataclasses.dataclass(frozen=True)
+class RAdam(_AdamBase):
+    r"""RAdam as documented by torch.optim.RAdam (Liu et al. 2020).
+
+    .. math::
+        \rho_\infty &= 2/(1-\beta_2) - 1, \quad
+            \rho_t = \rho_\infty - 2t\beta_2^t / (1-\beta_2^t) \\
+        \hat m_t &= m_t / (1-\beta_1^t) \\
+        \rho_t > 5:\ \theta &\leftarrow \theta - \gamma \hat m_t r_t l_t, \quad
+            l_t = \sqrt{1-\beta_2^t} / (\sqrt{v_t} + \epsilon), \quad
+            r_t = \sqrt{\tfrac{(\rho_t-4)(\rho_t-2)\rho_\infty}
+                              {(\rho_\infty-4)(\rho_\infty-2)\rho_t}} \\
+        \text{else:}\ \theta &\leftarrow \theta - \gamma \hat m_t
+    """
+
+    decoupled_weight_decay: bool = False
+
+    def step(self, params: Params, grads: Params, state: AdamState, lr=None) -> None:
+        lr = self._lr(lr)
+        state.step += 1
+        t = state.step
+        beta1, beta2 = self.betas
+        bias_correction1 = 1.0 - beta1**t
+        bias_correction2 = 1.0 - beta2**t
+        rho_inf = 2.0 / (1.0 - beta2) - 1.0
+        rho_t = rho_inf - 2.0 * t * beta2**t / bias_correction2
+        rect = None
+        if rho_t > 5.0:
+            rect = math.sqrt(
+                (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+            )
+        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+            decayed, work = state.scratch[i]
+            m, v = state.exp_avg[i], state.exp_avg_sq[i]
+            d = self._decayed_grad(p, g, lr, out=decayed)
+            self._update_moments(d, m, v, work)
+            if rect is None:
+                np.multiply(m, -lr / bias_correction1, out=work)
+            else:
+                np.sqrt(v, out=work)
+                work += self.eps
+                np.divide(math.sqrt(bias_correction2), work, out=work)
+                work *= m
+                work *= -lr * rect / bias_correction1
+            p += work

@@ -1,0 +1,100 @@
+"""Stochastic gradient descent with momentum, dampening and Nesterov (torch.optim.SGD)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from optimizers.base import Optimizer, Params, add_weight_decay, register, scratch, validate_common
+
+INF = math.inf
+
+
+@dataclasses.dataclass
+class SGDState:
+    step: int
+    momentum_buffer: Params
+    scratch: list[tuple[np.ndarray, ...]]
+
+
+@register("sgd")
+@dataclasses.dataclass(frozen=True)
+class SGD(Optimizer):
+    r"""SGD as documented by torch.optim.SGD.
+
+    .. math::
+        g &\leftarrow g + \lambda\theta \\
+        b_t &\leftarrow g \ (t = 1), \quad \mu b_{t-1} + (1-\tau) g \ (t > 1) \\
+        g &\leftarrow g + \mu b_t \ \text{(nesterov)}, \quad b_t \ \text{(otherwise)} \\
+        \theta &\leftarrow \theta - \gamma g
+    """
+
+    lr: float = 1e-3
+    momentum: float = 0.0
+    dampening: float = 0.0
+    weight_decay: float = 0.0
+    nesterov: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        validate_common(
+            self,
+            momentum=(0.0, 1.0, False, True),
+            dampening=(0.0, 1.0, False, False),
+            weight_decay=(0.0, INF, False, True),
+        )
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError(
+                f"{self.name}: nesterov=True requires momentum > 0 and dampening = 0, "
+                f"got momentum={self.momentum!r}, dampening={self.dampening!r}"
+            )
+
+    def init(self, params: Params) -> SGDState:
+        buffers = [np.zeros_like(p) for p in params] if self.momentum else []
+        return SGDState(step=0, momentum_buffer=buffers, scratch=scratch(params, 2))
+
+    def step(self, params: Params, grads: Params, state: SGDState, lr: float | None = None):
+        lr = self._lr(lr)
+        first = state.step == 0
+        state.step += 1
+        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+            decayed, update = state.scratch[i]
+            d = add_weight_decay(g, p, self.weight_decay, out=decayed)
+            if self.momentum:
+                b = state.momentum_buffer[i]
+                if first:
+                    np.copyto(b, d)
+                else:
+                    b *= self.momentum
+                    if self.dampening:
+                        np.multiply(d, 1.0 - self.dampening, out=update)
+                        b += update
+                    else:
+                        b += d
+                if self.nesterov:
+                    np.multiply(b, self.momentum, out=update)
+                    update += d
+                    d = update
+                else:
+                    d = b
+            np.multiply(d, -lr, out=update)
+            p += update
+
+
+@register("momentum")
+@dataclasses.dataclass(frozen=True)
+class Momentum(SGD):
+    """Heavy-ball momentum: ``sgd`` with momentum 0.9."""
+
+    momentum: float = 0.9
+
+
+@register("nesterov")
+@dataclasses.dataclass(frozen=True)
+class Nesterov(SGD):
+    """Nesterov momentum: ``sgd`` with momentum 0.9 and nesterov=True."""
+
+    momentum: float = 0.9
+    nesterov: bool = True

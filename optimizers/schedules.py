@@ -1,0 +1,298 @@
+"""Learning-rate schedules: ``schedule(name, **kw)`` returns ``t -> multiplier``.
+
+The engine applies ``lr_t = base_lr * sched(t)`` at step ``t = 0, 1, 2, ...``; ``sched(t)`` is the
+learning rate that the matching ``torch.optim.lr_scheduler`` gives after ``t`` calls of
+``scheduler.step()``, divided by the base learning rate. Each schedule is a frozen dataclass
+(hashable, printable, validated once when built) whose ``__call__`` is a line of ``math``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from optimizers._validate import check_keywords, check_number, unknown_name
+
+_REGISTRY: dict[str, type[_Schedule]] = {}
+
+
+def _register(name: str) -> Callable[[type[_Schedule]], type[_Schedule]]:
+    def decorator(cls: type[_Schedule]) -> type[_Schedule]:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorator
+
+
+def _check_int(owner: str, name: str, value: object, low: int, high: float = math.inf) -> int:
+    """Raise unless ``value`` is an integer in ``[low, high)``; return it as a Python int."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{owner}: {name} must be an integer, got {value!r}")
+    check_number(owner, name, int(value), low, high, high_open=True)
+    return int(value)
+
+
+def _cosine(t: int, T_max: int, min_factor: float) -> float:
+    # torch's _get_closed_form_lr divided by base_lr; periodic in t, so it rises again after T_max.
+    return min_factor + (1.0 - min_factor) * 0.5 * (1.0 + math.cos(math.pi * t / T_max))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Schedule:
+    name: ClassVar[str] = ""
+
+    @property
+    def _owner(self) -> str:
+        return f"schedule {self.name!r}"
+
+    def _set(self, field: str, value: Any) -> None:
+        object.__setattr__(self, field, value)
+
+    def __call__(self, t: int) -> float:
+        raise NotImplementedError
+
+
+@_register("constant")
+@dataclasses.dataclass(frozen=True)
+class Constant(_Schedule):
+    """Multiplier 1 at every step (``torch.optim.lr_scheduler.ConstantLR`` with ``factor=1``)."""
+
+    def __call__(self, t: int) -> float:
+        return 1.0
+
+
+@_register("step")
+@dataclasses.dataclass(frozen=True)
+class Step(_Schedule):
+    """``gamma ** (t // step_size)``, as ``torch.optim.lr_scheduler.StepLR``.
+
+    Parameters
+    ----------
+    step_size : int
+        Steps between two decays, ``>= 1``.
+    gamma : float
+        Decay factor, ``> 0``.
+    """
+
+    step_size: int
+    gamma: float = 0.1
+
+    def __post_init__(self) -> None:
+        self._set("step_size", _check_int(self._owner, "step_size", self.step_size, 1))
+        check_number(self._owner, "gamma", self.gamma, 0.0, math.inf, low_open=True, high_open=True)
+        self._set("gamma", float(self.gamma))
+
+    def __call__(self, t: int) -> float:
+        return self.gamma ** (t // self.step_size)
+
+
+@_register("multistep")
+@dataclasses.dataclass(frozen=True)
+class MultiStep(_Schedule):
+    """``gamma ** (number of milestones <= t)``, as ``torch.optim.lr_scheduler.MultiStepLR``.
+
+    Parameters
+    ----------
+    milestones : sequence of int
+        Steps at which the multiplier is multiplied by ``gamma``; strictly increasing, ``>= 1``.
+    gamma : float
+        Decay factor, ``> 0``.
+    """
+
+    milestones: tuple[int, ...]
+    gamma: float = 0.1
+
+    def __post_init__(self) -> None:
+        milestones = self.milestones
+        bad = ValueError(
+            f"{self._owner}: milestones={milestones!r} is out of range; "
+            "allowed a strictly increasing sequence of integers >= 1"
+        )
+        if not isinstance(milestones, list | tuple):
+            raise bad
+        for m in milestones:
+            if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1:
+                raise bad
+        if any(a >= b for a, b in zip(milestones, milestones[1:], strict=False)):
+            raise bad
+        self._set("milestones", tuple(int(m) for m in milestones))
+        check_number(self._owner, "gamma", self.gamma, 0.0, math.inf, low_open=True, high_open=True)
+        self._set("gamma", float(self.gamma))
+
+    def __call__(self, t: int) -> float:
+        return self.gamma ** bisect.bisect_right(self.milestones, t)
+
+
+@_register("exponential")
+@dataclasses.dataclass(frozen=True)
+class Exponential(_Schedule):
+    """``gamma ** t``, as ``torch.optim.lr_scheduler.ExponentialLR``.
+
+    Parameters
+    ----------
+    gamma : float
+        Factor per step, ``> 0``.
+    """
+
+    gamma: float
+
+    def __post_init__(self) -> None:
+        check_number(self._owner, "gamma", self.gamma, 0.0, math.inf, low_open=True, high_open=True)
+        self._set("gamma", float(self.gamma))
+
+    def __call__(self, t: int) -> float:
+        return self.gamma**t
+
+
+@_register("inverse_time")
+@dataclasses.dataclass(frozen=True)
+class InverseTime(_Schedule):
+    """``1 / (1 + decay_rate * t)`` (``LambdaLR`` with that lambda; optax ``inverse_time_decay``).
+
+    Parameters
+    ----------
+    decay_rate : float
+        ``>= 0``; 0 gives a constant schedule.
+    """
+
+    decay_rate: float
+
+    def __post_init__(self) -> None:
+        check_number(self._owner, "decay_rate", self.decay_rate, 0.0, math.inf, high_open=True)
+        self._set("decay_rate", float(self.decay_rate))
+
+    def __call__(self, t: int) -> float:
+        return 1.0 / (1.0 + self.decay_rate * t)
+
+
+@_register("cosine")
+@dataclasses.dataclass(frozen=True)
+class Cosine(_Schedule):
+    """Cosine annealing, as ``torch.optim.lr_scheduler.CosineAnnealingLR``.
+
+    ``min_factor + (1 - min_factor) * (1 + cos(pi * t / T_max)) / 2``, i.e. torch's closed form
+    with ``eta_min = min_factor * base_lr`` (Loshchilov & Hutter 2017, SGDR, without restarts).
+    The minimum is reached at ``t = T_max``; beyond it the multiplier rises again along the same
+    cosine, as torch's does, so set ``T_max`` to the run length.
+
+    Parameters
+    ----------
+    T_max : int
+        Steps from the start to the minimum, ``>= 1``.
+    min_factor : float
+        Final multiplier, in ``[0, 1]``.
+    """
+
+    T_max: int
+    min_factor: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._set("T_max", _check_int(self._owner, "T_max", self.T_max, 1))
+        check_number(self._owner, "min_factor", self.min_factor, 0.0, 1.0)
+        self._set("min_factor", float(self.min_factor))
+
+    def __call__(self, t: int) -> float:
+        return _cosine(t, self.T_max, self.min_factor)
+
+
+@_register("warmup_cosine")
+@dataclasses.dataclass(frozen=True)
+class WarmupCosine(_Schedule):
+    """Linear warm-up, then cosine annealing; the minimum is reached at ``t = T_max``.
+
+    ``(t + 1) / (warmup_steps + 1)`` for ``t < warmup_steps``, then
+    ``Cosine(T_max - warmup_steps, min_factor)`` at ``t - warmup_steps``: the warm-up takes
+    ``warmup_steps`` steps strictly below the base rate, none of them at zero, and the base rate is
+    reached exactly once, at ``t = warmup_steps``. ``warmup_steps=0`` is ``Cosine(T_max)``.
+    For ``warmup_steps >= 1`` this equals torch's
+    ``SequentialLR([LinearLR(start_factor=1 / (warmup_steps + 1), total_iters=warmup_steps),
+    CosineAnnealingLR(T_max=T_max - warmup_steps, eta_min=min_factor * base_lr)],
+    milestones=[warmup_steps])``.
+
+    Parameters
+    ----------
+    warmup_steps : int
+        Steps of linear warm-up, in ``[0, T_max)``.
+    T_max : int
+        Step at which the minimum is reached, counted from the start of warm-up, ``>= 1``.
+    min_factor : float
+        Final multiplier, in ``[0, 1]``.
+    """
+
+    warmup_steps: int
+    T_max: int
+    min_factor: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._set("T_max", _check_int(self._owner, "T_max", self.T_max, 1))
+        warmup = _check_int(self._owner, "warmup_steps", self.warmup_steps, 0, self.T_max)
+        self._set("warmup_steps", warmup)
+        check_number(self._owner, "min_factor", self.min_factor, 0.0, 1.0)
+        self._set("min_factor", float(self.min_factor))
+
+    def __call__(self, t: int) -> float:
+        if t < self.warmup_steps:
+            return (t + 1) / (self.warmup_steps + 1)
+        return _cosine(t - self.warmup_steps, self.T_max - self.warmup_steps, self.min_factor)
+
+
+def names() -> list[str]:
+    """The sorted names of every schedule.
+
+    Returns
+    -------
+    list of str
+    """
+    return sorted(_REGISTRY)
+
+
+def schedule(name: str, **kw: Any) -> Callable[[int], float]:
+    """Build the learning-rate schedule ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of ``names()``: ``constant``, ``step(step_size, gamma=0.1)``,
+        ``multistep(milestones, gamma=0.1)``, ``exponential(gamma)``,
+        ``inverse_time(decay_rate)``, ``cosine(T_max, min_factor=0.0)``,
+        ``warmup_cosine(warmup_steps, T_max, min_factor=0.0)``.
+    **kw
+        The schedule's keywords, named as in ``torch.optim.lr_scheduler``.
+
+    Returns
+    -------
+    callable
+        ``sched(t) -> float``, the multiplier of the base learning rate at step ``t = 0, 1, ...``;
+        ``base_lr * sched(t)`` equals the torch scheduler's lr after ``t`` calls of ``step()``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name or keyword (naming the closest valid ones), a missing keyword, or a
+        value out of range (naming the parameter, the value and the allowed range).
+
+    References
+    ----------
+    https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate
+
+    Examples
+    --------
+    >>> sched = schedule("step", step_size=10, gamma=0.5)
+    >>> sched(0), sched(10), sched(25)
+    (1.0, 0.5, 0.25)
+    """
+    try:
+        cls = _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise unknown_name("schedule", name, _REGISTRY) from None
+    fields = dataclasses.fields(cls)
+    check_keywords(f"schedule {name!r}", kw, [f.name for f in fields])
+    for f in fields:
+        if f.default is dataclasses.MISSING and f.name not in kw:
+            raise ValueError(f"schedule {name!r}: missing required keyword {f.name!r}")
+    return cls(**kw)

@@ -1,0 +1,247 @@
+"""The problem contract and its registry.
+
+A problem owns its data and its loss. Every parameter array carries the leading runs axis
+``(R, ...)``; losses and metrics are ``(R,)`` and runs never mix. Problems are built by name,
+``create("rosenbrock", dim=10)``, with keyword hyperparameters that are validated once, in the
+constructor.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from problems._validate import check_number, closest, unknown_name
+
+Params = list[np.ndarray]
+
+_REGISTRY: dict[str, type[Problem]] = {}
+
+
+class Problem:
+    """Base class of every problem.
+
+    Class attributes
+    ----------------
+    name : str
+        The registry name, set by :func:`register`.
+    description : str
+        One line for tables and reports.
+    uses_initializer : bool
+        False for problems without weights (test functions): for them the initializer axis of a
+        grid does not apply and ``init_params`` only accepts ``initializer=None``.
+
+    Instance attributes
+    -------------------
+    optimum : float or None
+        The known optimal value of ``target_metric`` (``None`` where none is known).
+    targets : tuple of float
+        The ladder for steps-to-target, ordered from easiest to hardest.
+    target_metric : str
+        A key of :meth:`evaluate`'s dict. A ``*_loss`` target is reached when the metric is
+        ``<=`` the target, an ``*_accuracy`` target when it is ``>=``; :meth:`reached` applies it.
+    train_size : int or None
+        The number of training samples (``None`` for test functions, which have no data).
+    dtype : numpy.dtype
+        The dtype of parameters, gradients and losses.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    uses_initializer: ClassVar[bool] = True
+
+    optimum: float | None = None
+    targets: tuple[float, ...] = ()
+    target_metric: str = "train_loss"
+    train_size: int | None = None
+    dtype: np.dtype = np.dtype(np.float64)
+
+    def init_params(
+        self, rng: np.random.Generator, runs: int, initializer: str | None = None
+    ) -> Params:
+        """Draw ``runs`` independent starting points: a list of arrays shaped ``(runs, ...)``."""
+        raise NotImplementedError
+
+    def loss_and_grad(self, params: Params, batch: Any = None) -> tuple[np.ndarray, Params]:
+        """Loss ``(R,)`` and gradients shaped like ``params``; ``batch=None`` is the full data."""
+        raise NotImplementedError
+
+    def sample_batch(self, rng: np.random.Generator, runs: int, batch_size: int | None) -> Any:
+        """An opaque batch for :meth:`loss_and_grad`; each run draws its own."""
+        raise NotImplementedError
+
+    def evaluate(self, params: Params) -> dict[str, np.ndarray]:
+        """Metrics as ``(R,)`` arrays: ``train_loss`` always, test and accuracies where they exist."""
+        raise NotImplementedError
+
+    @property
+    def higher_is_better(self) -> bool:
+        """True when ``target_metric`` is an accuracy (reached from below), False for a loss."""
+        return self.target_metric.endswith("accuracy")
+
+    def reached(self, metrics: dict[str, np.ndarray]) -> np.ndarray:
+        """Which targets each run has reached.
+
+        Parameters
+        ----------
+        metrics : dict of str to numpy.ndarray
+            As returned by :meth:`evaluate`; only ``metrics[self.target_metric]`` (shape ``(R,)``)
+            is read.
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (R, len(targets))
+            ``metric <= target`` for losses, ``metric >= target`` for accuracies. A non-finite
+            metric reaches nothing.
+        """
+        values = np.asarray(metrics[self.target_metric], dtype=np.float64)[:, None]
+        targets = np.asarray(self.targets, dtype=np.float64)[None, :]
+        return values >= targets if self.higher_is_better else values <= targets
+
+    def config(self) -> dict[str, Any]:
+        """The constructor's keyword arguments as stored, ready to log (dtypes as their names)."""
+        out = {}
+        for key in constructor_keywords(type(self)):
+            value = getattr(self, key)
+            out[key] = value.name if isinstance(value, np.dtype) else value
+        return out
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def constructor_keywords(cls: type[Problem]) -> list[str]:
+    """The names of the keyword arguments ``cls`` accepts (its hyperparameters)."""
+    signature = inspect.signature(cls.__init__)
+    kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in list(signature.parameters.values())[1:] if p.kind in kinds]
+
+
+def register(name: str) -> Callable[[type[Problem]], type[Problem]]:
+    """Class decorator: make a :class:`Problem` subclass available as ``create(name, **kw)``.
+
+    Parameters
+    ----------
+    name : str
+        The registry name; registering a name again replaces the earlier class.
+
+    Returns
+    -------
+    callable
+        The decorator, which sets ``cls.name`` and returns the class unchanged.
+
+    Examples
+    --------
+    >>> @register("my_problem")
+    ... class MyProblem(Problem):
+    ...     description = "An example."
+    """
+
+    def decorator(cls: type[Problem]) -> type[Problem]:
+        if not (isinstance(cls, type) and issubclass(cls, Problem)):
+            raise TypeError(f"register({name!r}) expects a problems.Problem subclass")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorator
+
+
+def names() -> list[str]:
+    """Return the sorted names of every registered problem.
+
+    Returns
+    -------
+    list of str
+    """
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> type[Problem]:
+    """Return the registered class for ``name``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the closest registered ones.
+    """
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise unknown_name("problem", name, _REGISTRY) from None
+
+
+def create(name: str, **hyperparameters: Any) -> Problem:
+    """Build the problem ``name`` with keyword ``hyperparameters``.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`.
+    **hyperparameters
+        The problem's constructor keywords; see each class's docstring.
+
+    Returns
+    -------
+    Problem
+
+    Raises
+    ------
+    ValueError
+        For an unknown name or keyword (naming the closest valid ones) or a value out of range.
+
+    Examples
+    --------
+    >>> prob = create("rosenbrock", dim=2)
+    >>> float(prob.value(prob.start))
+    24.2
+    """
+    cls = get(name)
+    valid = constructor_keywords(cls)
+    for key in hyperparameters:
+        if key not in valid:
+            raise ValueError(f"problem {name!r}: unknown keyword {key!r}{closest(key, valid)}")
+    return cls(**hyperparameters)
+
+
+# Argument checks shared by the problem constructors (check_number comes from _validate).
+
+
+def check_int(owner: str, name: str, value: object, low: int, high: int | None = None) -> int:
+    """Raise unless ``value`` is an integer (not a bool) in ``[low, high]``; return it as ``int``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{owner}: {name} must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        upper = "inf)" if high is None else f"{high}]"
+        raise ValueError(f"{owner}: {name}={value!r} is out of range; allowed [{low}, {upper}")
+    return int(value)
+
+
+def check_choice(owner: str, name: str, value: object, choices: Iterable[str]) -> str:
+    """Raise unless ``value`` is one of ``choices``, naming the closest ones."""
+    choices = list(choices)
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{owner}: {name}={value!r} is not valid{closest(str(value), choices)}")
+    return value
+
+
+def check_dtype(owner: str, value: object) -> np.dtype:
+    """Accept ``"float32"`` or ``"float64"`` (or the numpy types) and return the dtype."""
+    try:
+        dtype = None if value is None else np.dtype(value)  # type: ignore[call-overload]
+    except TypeError:
+        dtype = None
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"{owner}: dtype={value!r} is not valid; allowed 'float32', 'float64'")
+    return dtype
+
+
+def check_real(owner: str, name: str, value: object, low: float, **bounds: Any) -> float:
+    """:func:`check_number` that returns the value as a Python ``float``."""
+    check_number(owner, name, value, low, **bounds)
+    return float(value)  # type: ignore[arg-type]
