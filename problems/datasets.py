@@ -109,9 +109,7 @@ def stratified_split(
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
-def sample_indices(
-    rng: np.random.Generator, runs: int, size: int, batch_size: int
-) -> np.ndarray:
+def sample_indices(rng: np.random.Generator, runs: int, size: int, batch_size: int) -> np.ndarray:
     """Draw ``batch_size`` distinct indices below ``size`` independently for each run.
 
     Uniform without replacement within a run. When duplicates are rare (``batch_size**2 <=
@@ -265,8 +263,10 @@ def mnist_idx(directory: str) -> Arrays:
         labels_path = _find_idx(folder, _IDX_STEMS[f"{split}_labels"])
         images, labels = read_idx(images_path), read_idx(labels_path)
         if images.ndim != 3 or images.dtype != np.uint8:
-            raise ValueError(f"{images_path}: expected uint8 images (N, rows, cols), got "
-                             f"{images.dtype} {images.shape}")
+            raise ValueError(
+                f"{images_path}: expected uint8 images (N, rows, cols), got "
+                f"{images.dtype} {images.shape}"
+            )
         if labels.ndim != 1 or labels.dtype != np.uint8 or labels.size and labels.max() > 9:
             raise ValueError(f"{labels_path}: expected uint8 labels 0-9 (N,)")
         if labels.size != images.shape[0]:

@@ -70,7 +70,9 @@ class FunctionProblem(Problem):
         """
         x = np.asarray(points, dtype=np.float64)
         if x.ndim == 0 or x.shape[-1] != self.dim:
-            raise ValueError(f"{self.name}: points must have shape (..., {self.dim}), got {x.shape}")
+            raise ValueError(
+                f"{self.name}: points must have shape (..., {self.dim}), got {x.shape}"
+            )
         with np.errstate(over="ignore", invalid="ignore"):
             return self._value_and_grad(x)
 
@@ -84,7 +86,7 @@ class FunctionProblem(Problem):
     def init_params(
         self, rng: np.random.Generator, runs: int, initializer: str | None = None
     ) -> Params:
-        """``[start + start_noise * N(0, I)]`` of shape ``(runs, dim)``; ``initializer`` must be None."""
+        """``[start + start_noise * N(0, I)]``, shape ``(runs, dim)``; initializer must be None."""
         runs = self._check_init(runs, initializer)
         x = np.tile(self.start, (runs, 1))
         if self.start_noise > 0:
@@ -102,7 +104,7 @@ class FunctionProblem(Problem):
     def sample_batch(
         self, rng: np.random.Generator, runs: int, batch_size: int | None = None
     ) -> np.ndarray | None:
-        """Gradient noise ``(runs, dim)``, or ``None`` when ``noise == 0``; ``batch_size`` is unused."""
+        """Gradient noise ``(runs, dim)``, or None when ``noise == 0``; ``batch_size`` is unused."""
         if self.noise == 0:
             return None
         return rng.standard_normal((runs, self.dim))
@@ -110,7 +112,7 @@ class FunctionProblem(Problem):
     def loss_and_grad(
         self, params: Params, batch: np.ndarray | None = None
     ) -> tuple[np.ndarray, Params]:
-        """The exact loss ``(R,)`` and the gradient, plus ``noise * batch`` when a batch is given."""
+        """The exact loss ``(R,)`` and its gradient, plus ``noise * batch`` if a batch is given."""
         (x,) = params
         loss, grad = self.value_and_grad(x)
         if batch is not None:
@@ -268,7 +270,9 @@ class Beale(FunctionProblem):
         As for :class:`Rosenbrock`.
     """
 
-    description = "Beale's 2-D function, a narrow curved valley; start (1, 1), optimum 0 at (3, 0.5)."
+    description = (
+        "Beale's 2-D function, a narrow curved valley; start (1, 1), optimum 0 at (3, 1/2)."
+    )
     domain = (-4.5, 4.5)
     _constants = np.array([1.5, 2.25, 2.625])
 
@@ -285,7 +289,10 @@ class Beale(FunctionProblem):
         value = np.sum(terms**2, axis=-1)
         d_powers = np.arange(1, 4) * v ** np.arange(0, 3)  # 1, 2y, 3y**2
         grad = np.stack(
-            [np.sum(2.0 * terms * (powers - 1.0), axis=-1), np.sum(2.0 * terms * u * d_powers, axis=-1)],
+            [
+                np.sum(2.0 * terms * (powers - 1.0), axis=-1),
+                np.sum(2.0 * terms * u * d_powers, axis=-1),
+            ],
             axis=-1,
         )
         return value, grad
