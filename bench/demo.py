@@ -24,7 +24,9 @@ def quadratic_demo(steps: int = 500, runs: int = 5, dim: int = 20, seed: int = 0
         for _ in range(steps):
             opt.step(params, [curvature * params[0]], state)
         loss = 0.5 * np.sum(curvature * params[0] ** 2, axis=1)
-        rows.append({"optimizer": name, "lr": opt.lr, "median": np.median(loss), "worst": loss.max()})
+        rows.append(
+            {"optimizer": name, "lr": opt.lr, "median": np.median(loss), "worst": loss.max()}
+        )
     return sorted(rows, key=lambda row: row["median"])
 
 
@@ -32,6 +34,7 @@ def format_table(rows: list[dict]) -> str:
     """A plain-text table of ``quadratic_demo`` rows."""
     lines = [f"{'optimizer':<10} {'lr':>8} {'median loss':>12} {'worst loss':>12}"]
     lines += [
-        f"{r['optimizer']:<10} {r['lr']:>8.0e} {r['median']:>12.3e} {r['worst']:>12.3e}" for r in rows
+        f"{r['optimizer']:<10} {r['lr']:>8.0e} {r['median']:>12.3e} {r['worst']:>12.3e}"
+        for r in rows
     ]
     return "\n".join(lines)

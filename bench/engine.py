@@ -32,9 +32,15 @@ def _problem(name: str, params_json: str) -> problems.Problem:
     return problems.create(name, **json.loads(params_json))
 
 
+def build_problem_by_name(name: str, params: dict | str) -> problems.Problem:
+    """A problem from its name and parameters (a dict or their JSON), cached per process."""
+    params = json.loads(params) if isinstance(params, str) else params
+    return _problem(name, json.dumps(params, sort_keys=True))
+
+
 def build_problem(cell: Cell) -> problems.Problem:
     """The cell's problem, shared between cells of the same worker."""
-    return _problem(cell.problem, json.dumps(cell.problem_params, sort_keys=True))
+    return build_problem_by_name(cell.problem, cell.problem_params)
 
 
 def import_plugins(plugins: tuple[str, ...]) -> None:

@@ -193,3 +193,10 @@ def clip(name: str, grads: Arrays, params: Arrays | None = None, **kw: float) ->
             raise ValueError(f"{owner}: params shapes {shapes} differ from grads shapes")
     rule.function(grads, params, **values)
     return grads
+
+
+def keywords(name: str) -> dict[str, float | None]:
+    """The keywords of clipping strategy ``name`` and their defaults (None: required)."""
+    if name not in _RULES:
+        raise unknown_name("clipping", name, _RULES)
+    return dict(_RULES[name].defaults)

@@ -296,3 +296,13 @@ def schedule(name: str, **kw: Any) -> Callable[[int], float]:
         if f.default is dataclasses.MISSING and f.name not in kw:
             raise ValueError(f"schedule {name!r}: missing required keyword {f.name!r}")
     return cls(**kw)
+
+
+def keywords(name: str) -> dict[str, Any]:
+    """The keywords of schedule ``name`` and their defaults (None: required)."""
+    if name not in _REGISTRY:
+        raise unknown_name("schedule", name, _REGISTRY)
+    return {
+        f.name: None if f.default is dataclasses.MISSING else f.default
+        for f in dataclasses.fields(_REGISTRY[name])
+    }

@@ -137,7 +137,7 @@ def register(name: str) -> Callable[[type[Problem]], type[Problem]]:
 
     Examples
     --------
-    >>> @register("my_problem")
+    >>> @register("my_problem")  # doctest: +SKIP
     ... class MyProblem(Problem):
     ...     description = "An example."
     """
@@ -198,7 +198,7 @@ def create(name: str, **hyperparameters: Any) -> Problem:
     Examples
     --------
     >>> prob = create("rosenbrock", dim=2)
-    >>> float(prob.value(prob.start))
+    >>> round(float(prob.value(prob.start)), 12)
     24.2
     """
     cls = get(name)
@@ -233,10 +233,11 @@ def check_choice(owner: str, name: str, value: object, choices: Iterable[str]) -
 def check_dtype(owner: str, value: object) -> np.dtype:
     """Accept ``"float32"`` or ``"float64"`` (or the numpy types) and return the dtype."""
     try:
+        # np.dtype(None) is float64, and np.dtype("float64") == None is True: reject None first
         dtype = None if value is None else np.dtype(value)  # type: ignore[call-overload]
     except TypeError:
         dtype = None
-    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+    if dtype is None or dtype.name not in ("float32", "float64"):
         raise ValueError(f"{owner}: dtype={value!r} is not valid; allowed 'float32', 'float64'")
     return dtype
 

