@@ -44,6 +44,9 @@ TOP_LEVEL_KEYS = (
     "schedules",
     "regularizers",
 )
+AXES = ("problems", "optimizers", "clipping", "schedules", "regularizers")
+# Top-level keys no problem or optimizer would take as a parameter: inside a table, misplaced.
+_NEVER_PARAMETERS = frozenset(TOP_LEVEL_KEYS) - {"name", "description", "seed", *BUDGET_KEYS}
 DEFAULT_STEPS = 100
 DEFAULT_LOG_EVERY = 10
 DEFAULT_SEEDS = 5
@@ -220,11 +223,7 @@ def check_keys(path: str, entry: dict[str, Any], valid: Iterable[str], owner: st
         if key == "name" or key in valid:
             continue
         if key in TOP_LEVEL_KEYS:
-            raise InvalidKey(
-                f"{path}.{key}",
-                f"{key!r} is a top-level key but sits inside this table (in TOML every key after "
-                "a [[table]] header belongs to that table): move it above the first [[...]] header",
-            )
+            raise misplaced(path, key)
         hint = closest(key, valid) if valid else f" ({owner} takes no parameters)"
         raise InvalidKey(f"{path}.{key}", f"unknown parameter {key!r} of {owner}{hint}")
 
@@ -574,6 +573,21 @@ def plugin_names(data: dict[str, Any]) -> list[str]:
 
 
 def check_top_level(data: dict[str, Any]) -> None:
+    """Unknown top-level keys, and top-level keys caught inside the table before them."""
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             raise InvalidKey(key, f"unknown key {key!r}{closest(key, TOP_LEVEL_KEYS)}")
+    for axis in AXES:
+        entries = data.get(axis)
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            for key in entry if isinstance(entry, dict) else ():
+                if key in _NEVER_PARAMETERS:
+                    raise misplaced(f"{axis}[{i}]", key)
+
+
+def misplaced(path: str, key: str) -> InvalidKey:
+    return InvalidKey(
+        f"{path}.{key}",
+        f"{key!r} is a top-level key but sits inside this table (in TOML every key after a "
+        "[[table]] header belongs to that table): move it above the first [[...]] header",
+    )
