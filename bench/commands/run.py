@@ -1,30 +1,79 @@
-"""``optbench run`` and ``optbench status``: from a grid to a store, with progress and summary."""
+"""``optbench run``: from a grid to a store, with a progress bar and a summary table."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 from bench.cell import Cell, CellResult
 from bench.cli import UsageError, default_store
-from bench.estimate import cell_costs
-from bench.grid import MAX_CELLS, load_grid
-from bench.parallel import run_cells
-from bench.store import Store
-from bench.summary import format_summary
+
+HELP = "run a grid (a preset or a TOML file) into a SQLite store"
+DESCRIPTION = (
+    "Run every cell of a grid, in parallel, into a SQLite store (default "
+    "results/<grid>.sqlite). Cells already in the store are skipped, so rerunning an "
+    "interrupted command resumes it. Presets: quick (the default, about a minute), standard "
+    "(learning-rate sweeps, minutes), full (every initializer, clipping and schedule)."
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "grid",
+        nargs="?",
+        default="quick",
+        help="a preset name or the path of a grid TOML file (default: quick)",
+    )
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=-1,
+        help="worker processes; -1 (the default) uses every core",
+    )
+    parser.add_argument(
+        "--backend", choices=("loky", "dask"), default="loky", help="joblib backend (default: loky)"
+    )
+    parser.add_argument(
+        "--scheduler", metavar="ADDR", help="Dask scheduler address (--backend dask)"
+    )
+    parser.add_argument(
+        "--store", metavar="PATH", help="the SQLite store (default results/<grid>.sqlite)"
+    )
+    parser.add_argument("--force", action="store_true", help="rerun cells already in the store")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print cell and run counts and a cost estimate, run nothing",
+    )
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first (it registers optimizers or problems); repeatable",
+    )
+    parser.add_argument(
+        "--yes", action="store_true", help="allow grids above the cell-count safety limit"
+    )
 
 
 def effective_jobs(jobs: int) -> int:
-    import os
-
     cores = os.cpu_count() or 1
     return cores if jobs == -1 else min(jobs, cores)
 
 
-def run_command(args: argparse.Namespace) -> int:
+def execute(args: argparse.Namespace) -> int:
     """Validate everything, then run the missing cells and print the summary."""
+    from bench.estimate import cell_costs
+    from bench.grid import MAX_CELLS, load_grid
+    from bench.parallel import run_cells
+    from bench.store import Store
+    from bench.summary import format_summary
+
     if args.jobs == 0 or args.jobs < -1:
         raise UsageError(f"--jobs must be a positive number of workers or -1, got {args.jobs}")
     if args.backend == "dask" and not args.scheduler:
@@ -77,6 +126,9 @@ def run_command(args: argparse.Namespace) -> int:
 
 def dry_run(cells: list[Cell], path: Path, args: argparse.Namespace) -> int:
     """Print what would run and a rough cost, touching no store."""
+    from bench.estimate import cell_costs
+    from bench.store import Store
+
     todo = cells
     if path.exists() and not args.force:
         with Store(path, create=False, readonly=True) as store:
@@ -127,18 +179,3 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-def status_command(args: argparse.Namespace) -> int:
-    """Counts by status; with --grid, the cells and runs of that grid still to run."""
-    with Store(args.store, create=False, readonly=True) as store:
-        counts = store.status_counts()
-        print(f"{args.store}: {sum(counts.values())} runs")
-        for status, count in counts.items():
-            print(f"  {status:<9} {count}")
-        if args.grid:
-            cells = load_grid(args.grid).cells(max_cells=None)
-            todo = store.missing(cells)
-            runs = sum(len(c.seeds) for c in todo)
-            print(f"left to run for {args.grid}: {len(todo)} of {len(cells)} cells ({runs} runs)")
-    return 0

@@ -13,7 +13,7 @@ from problems.base import constructor_keywords
 
 
 def _format(params: dict) -> str:
-    return ", ".join(f"{k}={'(required)' if v is None else v!r}" for k, v in params.items())
+    return ", ".join(f"{k} (required)" if v is None else f"{k}={v!r}" for k, v in params.items())
 
 
 def _problem_defaults(cls) -> dict:
@@ -26,6 +26,26 @@ def _problem_defaults(cls) -> dict:
         else None
         for k in constructor_keywords(cls)
     }
+
+
+HELP = "list optimizers, problems, initializers, clipping, schedules, regularizers"
+DESCRIPTION = "Everything a grid can name, with its hyperparameters and their defaults."
+
+
+def configure(parser) -> None:
+    parser.add_argument(
+        "--plugin", action="append", default=[], metavar="MODULE", help="import MODULE first"
+    )
+
+
+def execute(args) -> int:
+    from bench.cli import UsageError
+
+    try:
+        print(list_everything(tuple(args.plugin)))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    return 0
 
 
 def list_everything(plugins: tuple[str, ...] = ()) -> str:

@@ -1,0 +1,1 @@
+"""One module per ``optbench`` subcommand (see ``bench.cli``)."""
