@@ -133,8 +133,11 @@ class _Loop:
                 self.last.setdefault(name, np.full(self.runs, np.nan))[ok] = values[ok]
         return loss
 
-    def run(self) -> str | None:
-        """Run the step budget; returns 'timeout' if the cell's wall-clock limit cut it short."""
+    def run(self, on_step=None) -> str | None:
+        """Run the step budget; returns 'timeout' if the cell's wall-clock limit cut it short.
+
+        ``on_step(t, params)``, if given, is called after every step (outside the timed part).
+        """
         cell, problem, opt = self.cell, self.problem, self.optimizer
         deadline = math.inf if cell.timeout is None else time.monotonic() + cell.timeout
         base_lr = opt.lr
@@ -151,6 +154,8 @@ class _Loop:
             optimizers.clip(cell.clip, grads, params=self.params, **cell.clip_params)
             opt.step(self.params, grads, self.state, lr=base_lr * self.schedule(t))
             self.opt_time += time.perf_counter() - tick
+            if on_step is not None:
+                on_step(t + 1, self.params)
             alive = self.diverged_step < 0
             bad = alive & ~(np.isfinite(loss) & (loss <= self.limit))
             self.diverged_step[bad] = t  # the loss of step t (before its update) blew up
@@ -161,6 +166,20 @@ class _Loop:
             if time.monotonic() > deadline:
                 return "timeout"
         return None
+
+
+def trace_params(cell: Cell, seed: int | None = None) -> np.ndarray:
+    """The path of one run's parameters, shape (steps + 1, n): start included, flattened.
+
+    Reruns seed ``seed`` (default: the cell's first) exactly as the grid ran it, so the path
+    belongs to the stored run. Meant for 2-D test functions' trajectory plots.
+    """
+    cell = cell.with_seeds((cell.seeds[0] if seed is None else seed,))
+    with np.errstate(all="ignore"):
+        loop = _Loop(cell)
+        path = [np.concatenate([p.ravel() for p in loop.params])]
+        loop.run(lambda t, params: path.append(np.concatenate([p.ravel() for p in params])))
+    return np.stack(path)
 
 
 def run_cell(cell: Cell, plugins: tuple[str, ...] = ()) -> CellResult:

@@ -105,7 +105,7 @@ from typing import Any
 
 from bench import spec as _spec
 from bench.cell import Cell
-from bench.spec import GridError, InvalidKey, Option, ProblemOption
+from bench.spec import GridError, InvalidKeyError, Option, ProblemOption
 
 __all__ = ["MAX_CELLS", "GridError", "GridSpec", "load_grid", "parse_grid", "preset_names"]
 
@@ -317,7 +317,7 @@ def parse_grid(
         modules = own + [m for m in plugins if m not in own]
         _import_plugins(modules, len(own), directory)
         return _resolve(data, text, label, tuple(modules))
-    except InvalidKey as error:
+    except InvalidKeyError as error:
         raise GridError(f"{label}: {error.path}: {error.message}") from None
 
 
@@ -330,14 +330,14 @@ def _import_plugins(modules: list[str], own: int, directory: str | Path | None) 
         except ModuleNotFoundError as error:
             folder = None if directory is None else str(Path(directory).resolve())
             if folder is None or error.name != module.split(".")[0] or folder in sys.path:
-                raise InvalidKey(path, _import_failure(module, error)) from None
+                raise InvalidKeyError(path, _import_failure(module, error)) from None
             sys.path.append(folder)  # a module next to the grid file
             try:
                 importlib.import_module(module)
             except Exception as retry:
-                raise InvalidKey(path, _import_failure(module, retry)) from None
+                raise InvalidKeyError(path, _import_failure(module, retry)) from None
         except Exception as error:
-            raise InvalidKey(path, _import_failure(module, error)) from None
+            raise InvalidKeyError(path, _import_failure(module, error)) from None
 
 
 def _import_failure(module: str, error: BaseException) -> str:

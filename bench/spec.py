@@ -1,11 +1,11 @@
-"""Validate a parsed grid file and resolve each axis into canonical options (used by ``bench.grid``).
+"""Validate a parsed grid file and resolve each axis into canonical options, for ``bench.grid``.
 
 Every option is checked by building the real object (``optimizers.create``,
 ``optimizers.schedule``, ``optimizers.clip`` on a dummy array, ``problems.create``,
 ``problems.regularize`` on a dummy array), and its parameters are stored fully resolved, defaults
 included, as plain JSON data: two spellings of one configuration resolve to the same option.
-Errors are raised as :class:`InvalidKey` (a key path and a message); ``bench.grid`` adds the file
-name and turns them into a one-line :class:`GridError`.
+Errors are raised as :class:`InvalidKeyError` (a key path and a message); ``bench.grid`` adds the
+file name and turns them into a one-line :class:`GridError`.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class GridError(Exception):
     """A grid that cannot run; the message is one line naming the file, the key and the value."""
 
 
-class InvalidKey(Exception):
+class InvalidKeyError(Exception):
     """A bad value at ``path`` (e.g. ``optimizers[1].lr``); ``bench.grid`` adds the file name."""
 
     def __init__(self, path: str, message: str) -> None:
@@ -164,32 +164,32 @@ def _check_data(path: str, value: Any) -> None:
         for i, item in enumerate(value):
             _check_data(f"{path}[{i}]", item)
     elif not isinstance(value, bool | int | float | str):
-        raise InvalidKey(
+        raise InvalidKeyError(
             path, f"expected a number, string, boolean or list, got {_describe(value)}"
         )
 
 
 def integer(path: str, value: Any, low: int) -> int:
-    """``value`` as an int ``>= low``, else :class:`InvalidKey`."""
+    """``value`` as an int ``>= low``, else :class:`InvalidKeyError`."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidKey(path, f"expected an integer >= {low}, got {_describe(value)}")
+        raise InvalidKeyError(path, f"expected an integer >= {low}, got {_describe(value)}")
     if value < low:
-        raise InvalidKey(path, f"{value!r} is out of range; allowed >= {low}")
+        raise InvalidKeyError(path, f"{value!r} is out of range; allowed >= {low}")
     return value
 
 
 def positive(path: str, value: Any) -> float:
-    """``value`` as a finite float ``> 0``, else :class:`InvalidKey`."""
+    """``value`` as a finite float ``> 0``, else :class:`InvalidKeyError`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidKey(path, f"expected a number > 0, got {_describe(value)}")
+        raise InvalidKeyError(path, f"expected a number > 0, got {_describe(value)}")
     if not (math.isfinite(value) and value > 0):
-        raise InvalidKey(path, f"{value!r} is out of range; allowed a finite number > 0")
+        raise InvalidKeyError(path, f"{value!r} is out of range; allowed a finite number > 0")
     return float(value)
 
 
 def string(path: str, value: Any) -> str:
     if not isinstance(value, str):
-        raise InvalidKey(path, f"expected a string, got {_describe(value)}")
+        raise InvalidKeyError(path, f"expected a string, got {_describe(value)}")
     return value
 
 
@@ -197,20 +197,22 @@ def table_list(data: dict[str, Any], key: str, required: bool) -> list[dict[str,
     """The entries of an axis such as ``[[optimizers]]``; a bare string means ``{name = ...}``."""
     if key not in data:
         if required:
-            raise InvalidKey(key, f"missing: add at least one [[{key}]] table with a name")
+            raise InvalidKeyError(key, f"missing: add at least one [[{key}]] table with a name")
         return None
     value = data[key]
     if not isinstance(value, list):
-        raise InvalidKey(key, f"expected a list of [[{key}]] tables, got {_describe(value)}")
+        raise InvalidKeyError(key, f"expected a list of [[{key}]] tables, got {_describe(value)}")
     if not value:
-        raise InvalidKey(key, "empty: give at least one entry")
+        raise InvalidKeyError(key, "empty: give at least one entry")
     entries = []
     for i, entry in enumerate(value):
         entry = {"name": entry} if isinstance(entry, str) else entry
         if not isinstance(entry, dict):
-            raise InvalidKey(f"{key}[{i}]", f"expected a table or a name, got {_describe(entry)}")
+            raise InvalidKeyError(
+                f"{key}[{i}]", f"expected a table or a name, got {_describe(entry)}"
+            )
         if "name" not in entry:
-            raise InvalidKey(f"{key}[{i}]", "missing key 'name'")
+            raise InvalidKeyError(f"{key}[{i}]", "missing key 'name'")
         string(f"{key}[{i}].name", entry["name"])
         entries.append(entry)
     return entries
@@ -225,12 +227,12 @@ def check_keys(path: str, entry: dict[str, Any], valid: Iterable[str], owner: st
         if key in TOP_LEVEL_KEYS:
             raise misplaced(path, key)
         hint = closest(key, valid) if valid else f" ({owner} takes no parameters)"
-        raise InvalidKey(f"{path}.{key}", f"unknown parameter {key!r} of {owner}{hint}")
+        raise InvalidKeyError(f"{path}.{key}", f"unknown parameter {key!r} of {owner}{hint}")
 
 
 def lookup(path: str, name: str, valid: Iterable[str], kind: str) -> str:
     if name not in valid:
-        raise InvalidKey(path, f"unknown {kind} {name!r}{closest(name, valid)}")
+        raise InvalidKeyError(path, f"unknown {kind} {name!r}{closest(name, valid)}")
     return name
 
 
@@ -247,7 +249,7 @@ def sweep(path: str, value: Any, list_valued: bool) -> list[Any]:
         return [tuple(value) if isinstance(value, list) else value]
     if isinstance(value, list):
         if not value:
-            raise InvalidKey(path, "empty list: give at least one value to sweep over")
+            raise InvalidKeyError(path, "empty list: give at least one value to sweep over")
         return list(value)
     return [value]
 
@@ -261,8 +263,8 @@ class Combination:
     axes: dict[str, list[Any]]
     known: tuple[str, ...] = ()  # other keys an error may name (e.g. a missing one)
 
-    def blame(self, error: Exception, context: str = "") -> InvalidKey:
-        """An :class:`InvalidKey` at the key the error message names first (else the entry)."""
+    def blame(self, error: Exception, context: str = "") -> InvalidKeyError:
+        """An :class:`InvalidKeyError` at the key the error message names first (else the entry)."""
         message = one_line(error)
         detail = message.split(": ", 1)[-1]  # skip the owner ("adam: lr=...")
         found = []
@@ -277,7 +279,7 @@ class Combination:
             values = self.axes.get(key, ())
             if len(values) > 1:
                 path += f"[{values.index(self.kwargs[key])}]"
-        return InvalidKey(path, message + context)
+        return InvalidKeyError(path, message + context)
 
 
 def combinations(
@@ -401,7 +403,9 @@ def resolve_regularizers(entries: list[dict[str, Any]] | None) -> tuple[Option, 
             options.append(Option("none", {}))
             continue
         if "strength" not in entry:
-            raise InvalidKey(path, f"regularizer {name!r} needs a strength, e.g. strength = [1e-4]")
+            raise InvalidKeyError(
+                path, f"regularizer {name!r} needs a strength, e.g. strength = [1e-4]"
+            )
         params = {k: v for k, v in entry.items() if k != "name"}
         for combo in combinations(path, params):
             try:
@@ -422,9 +426,9 @@ def resolve_initializers(value: Any) -> tuple[str | None, ...]:
     if value is None:
         return (None,)
     if not isinstance(value, list):
-        raise InvalidKey("initializers", f"expected a list of names, got {_describe(value)}")
+        raise InvalidKeyError("initializers", f"expected a list of names, got {_describe(value)}")
     if not value:
-        raise InvalidKey("initializers", 'empty list: give at least one name (or "default")')
+        raise InvalidKeyError("initializers", 'empty list: give at least one name (or "default")')
     valid = [DEFAULT_INITIALIZER, *problems.initializer_names()]
     names = []
     for i, name in enumerate(value):
@@ -438,7 +442,7 @@ def batch_size(path: str, value: Any) -> int | None:
     if value == "full":
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidKey(path, f'expected "full" or an integer >= 1, got {_describe(value)}')
+        raise InvalidKeyError(path, f'expected "full" or an integer >= 1, got {_describe(value)}')
     return value
 
 
@@ -449,7 +453,7 @@ def read_budget(table: dict[str, Any], path: str, base: Budget | None) -> Budget
         return f"{path}.{key}" if path else key
 
     if "steps" in table and "epochs" in table:
-        raise InvalidKey(where("epochs"), "give steps or epochs, not both")
+        raise InvalidKeyError(where("epochs"), "give steps or epochs, not both")
     budget = base or Budget()
     origin = dict(budget.origin)
     changes: dict[str, Any] = {}
@@ -475,11 +479,11 @@ def _problem_budget(
     """(steps, batch_size) of one built problem; epochs become steps."""
     if train_size is None:
         if "batch_size" in entry:
-            raise InvalidKey(
+            raise InvalidKeyError(
                 f"{path}.batch_size", f"{name} has no training data, so batch_size does not apply"
             )
         if budget.epochs is not None:
-            raise InvalidKey(
+            raise InvalidKeyError(
                 budget.origin.get("budget", "epochs"),
                 f"{name} ({path}) has no training data, so its budget must be in steps: "
                 f"add steps = N to {path}",
@@ -520,7 +524,7 @@ def resolve_problems(entries: list[dict[str, Any]], budget: Budget) -> tuple[Pro
             try:
                 config = plain(problem.config())
             except TypeError as error:
-                raise InvalidKey(path, f"{name}.config(): {one_line(error)}") from None
+                raise InvalidKeyError(path, f"{name}.config(): {one_line(error)}") from None
             steps, batch = _problem_budget(path, entry, own_budget, problem.train_size, name)
             options.append(
                 ProblemOption(
@@ -541,14 +545,16 @@ def resolve_seeds(value: Any) -> tuple[int, ...]:
     """``seeds``: a count n (seeds 0..n-1) or an explicit list of distinct integers >= 0."""
     if isinstance(value, list):
         if not value:
-            raise InvalidKey("seeds", "empty list: give a count (seeds = 5) or some seeds")
+            raise InvalidKeyError("seeds", "empty list: give a count (seeds = 5) or some seeds")
         seeds = tuple(integer(f"seeds[{i}]", s, 0) for i, s in enumerate(value))
         repeated = sorted({s for s in seeds if seeds.count(s) > 1})
         if repeated:
-            raise InvalidKey("seeds", f"{value!r} repeats {repeated}; each seed must be distinct")
+            raise InvalidKeyError(
+                "seeds", f"{value!r} repeats {repeated}; each seed must be distinct"
+            )
         return seeds
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidKey(
+        raise InvalidKeyError(
             "seeds", f"expected a count >= 1 or a list of seeds, got {_describe(value)}"
         )
     return tuple(range(integer("seeds", value, 1)))
@@ -558,7 +564,7 @@ def grid_name(value: Any) -> str:
     """A name that is safe as a file name (the default store is ``results/<name>.sqlite``)."""
     name = string("name", value)
     if not _NAME_PATTERN.fullmatch(name):
-        raise InvalidKey(
+        raise InvalidKeyError(
             "name", f"{name!r} is not valid; use letters, digits, '.', '_' and '-' only"
         )
     return name
@@ -568,7 +574,7 @@ def plugin_names(data: dict[str, Any]) -> list[str]:
     """The ``plugins`` list: module names to import before names are checked."""
     value = data.get("plugins", [])
     if not isinstance(value, list):
-        raise InvalidKey("plugins", f"expected a list of module names, got {_describe(value)}")
+        raise InvalidKeyError("plugins", f"expected a list of module names, got {_describe(value)}")
     return [string(f"plugins[{i}]", module) for i, module in enumerate(value)]
 
 
@@ -576,7 +582,7 @@ def check_top_level(data: dict[str, Any]) -> None:
     """Unknown top-level keys, and top-level keys caught inside the table before them."""
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            raise InvalidKey(key, f"unknown key {key!r}{closest(key, TOP_LEVEL_KEYS)}")
+            raise InvalidKeyError(key, f"unknown key {key!r}{closest(key, TOP_LEVEL_KEYS)}")
     for axis in AXES:
         entries = data.get(axis)
         for i, entry in enumerate(entries if isinstance(entries, list) else []):
@@ -585,8 +591,8 @@ def check_top_level(data: dict[str, Any]) -> None:
                     raise misplaced(f"{axis}[{i}]", key)
 
 
-def misplaced(path: str, key: str) -> InvalidKey:
-    return InvalidKey(
+def misplaced(path: str, key: str) -> InvalidKeyError:
+    return InvalidKeyError(
         f"{path}.{key}",
         f"{key!r} is a top-level key but sits inside this table (in TOML every key after a "
         "[[table]] header belongs to that table): move it above the first [[...]] header",
