@@ -12,6 +12,7 @@ import functools
 import importlib
 import json
 import math
+import sys
 import time
 import traceback
 from typing import Any
@@ -43,8 +44,13 @@ def build_problem(cell: Cell) -> problems.Problem:
     return build_problem_by_name(cell.problem, cell.problem_params)
 
 
-def import_plugins(plugins: tuple[str, ...]) -> None:
-    """Import the modules that register user optimizers or problems (in this process)."""
+def import_plugins(plugins: tuple[str, ...], paths: tuple[str, ...] = ()) -> None:
+    """Import the modules that register user optimizers or problems (in this process).
+
+    ``paths`` are the parent's ``sys.path`` entries, so a worker finds a plugin that sits next
+    to the grid file or in the directory optbench was started from.
+    """
+    sys.path.extend(p for p in paths if p not in sys.path)
     for module in plugins:
         importlib.import_module(module)
 
@@ -182,11 +188,11 @@ def trace_params(cell: Cell, seed: int | None = None) -> np.ndarray:
     return np.stack(path)
 
 
-def run_cell(cell: Cell, plugins: tuple[str, ...] = ()) -> CellResult:
+def run_cell(cell: Cell, plugins: tuple[str, ...] = (), paths: tuple[str, ...] = ()) -> CellResult:
     """Run every seed of ``cell`` and summarise each run; never raises."""
     started = time.perf_counter()
     try:
-        import_plugins(plugins)
+        import_plugins(plugins, paths)
         with np.errstate(all="ignore"):  # diverging runs overflow quietly; they are recorded
             loop = _Loop(cell)
             cut_short = loop.run()

@@ -8,6 +8,7 @@ change them.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterable, Iterator
 
 import joblib
@@ -36,13 +37,14 @@ def run_cells(
         for cell in cells:
             yield run_cell(cell, plugins)
         return
+    paths = tuple(sys.path) if plugins else ()
     with _backend(backend, scheduler, jobs):
         parallel = joblib.Parallel(
             n_jobs=jobs if backend == "loky" else -1,
             return_as="generator_unordered",
             batch_size="auto",
         )
-        yield from parallel(joblib.delayed(run_cell)(cell, plugins) for cell in cells)
+        yield from parallel(joblib.delayed(run_cell)(cell, plugins, paths) for cell in cells)
 
 
 @contextlib.contextmanager

@@ -111,8 +111,7 @@ class Budget:
     batch_size: int | None = None  # None: full batch
     log_every: int = DEFAULT_LOG_EVERY
     timeout: float | None = None
-    # Where each value came from, for error messages.
-    origin: dict[str, str] = dataclasses.field(default_factory=dict)
+    budget_key: str = "steps"  # where steps or epochs was set, for error messages
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,6 +147,14 @@ def plain(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     raise TypeError(f"{value!r} ({type(value).__name__}) is not plain data")
+
+
+def as_plain(path: str, source: str, value: Any) -> Any:
+    """:func:`plain`, raising :class:`InvalidKeyError` for what a plugin class cannot log."""
+    try:
+        return plain(value)
+    except TypeError as error:
+        raise InvalidKeyError(path, f"{source}: {error}") from None
 
 
 def _describe(value: Any) -> str:
@@ -331,7 +338,10 @@ def resolve_optimizers(entries: list[dict[str, Any]]) -> tuple[Option, ...]:
                 optimizer = optimizers.create(name, **combo.kwargs)
             except (ValueError, TypeError) as error:
                 raise combo.blame(error) from None
-            options.append(Option(name, plain(optimizer.hyperparameters())))
+            params_out = as_plain(
+                combo.path, f"{name}.hyperparameters()", optimizer.hyperparameters()
+            )
+            options.append(Option(name, params_out))
     return _dedupe(options)
 
 
@@ -454,23 +464,20 @@ def read_budget(table: dict[str, Any], path: str, base: Budget | None) -> Budget
 
     if "steps" in table and "epochs" in table:
         raise InvalidKeyError(where("epochs"), "give steps or epochs, not both")
-    budget = base or Budget()
-    origin = dict(budget.origin)
     changes: dict[str, Any] = {}
     if "steps" in table:
-        changes |= {"steps": integer(where("steps"), table["steps"], 1), "epochs": None}
-        origin["budget"] = where("steps")
+        steps = integer(where("steps"), table["steps"], 1)
+        changes |= {"steps": steps, "epochs": None, "budget_key": where("steps")}
     if "epochs" in table:
-        changes |= {"epochs": positive(where("epochs"), table["epochs"]), "steps": None}
-        origin["budget"] = where("epochs")
+        epochs = positive(where("epochs"), table["epochs"])
+        changes |= {"epochs": epochs, "steps": None, "budget_key": where("epochs")}
     if "batch_size" in table:
         changes["batch_size"] = batch_size(where("batch_size"), table["batch_size"])
-        origin["batch_size"] = where("batch_size")
     if "log_every" in table:
         changes["log_every"] = integer(where("log_every"), table["log_every"], 1)
     if "timeout" in table:
         changes["timeout"] = positive(where("timeout"), table["timeout"])
-    return dataclasses.replace(budget, origin=origin, **changes)
+    return dataclasses.replace(base or Budget(), **changes)
 
 
 def _problem_budget(
@@ -484,7 +491,7 @@ def _problem_budget(
             )
         if budget.epochs is not None:
             raise InvalidKeyError(
-                budget.origin.get("budget", "epochs"),
+                budget.budget_key,
                 f"{name} ({path}) has no training data, so its budget must be in steps: "
                 f"add steps = N to {path}",
             )
@@ -521,10 +528,7 @@ def resolve_problems(entries: list[dict[str, Any]], budget: Budget) -> tuple[Pro
                 except (ValueError, TypeError) as error:
                     raise combo.blame(error) from None
             problem = built[cache_key]
-            try:
-                config = plain(problem.config())
-            except TypeError as error:
-                raise InvalidKeyError(path, f"{name}.config(): {one_line(error)}") from None
+            config = as_plain(path, f"{name}.config()", problem.config())
             steps, batch = _problem_budget(path, entry, own_budget, problem.train_size, name)
             options.append(
                 ProblemOption(

@@ -379,3 +379,16 @@ def test_plugin_that_fails_to_import_is_named(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     message = grid_error("plugins = ['grid_plugin_c']" + HEAD + ADAM)
     assert "plugins[0]: cannot import plugin 'grid_plugin_c': RuntimeError: boom" in message
+
+
+def test_the_documented_example_parses():
+    import bench.grid
+
+    doc = bench.grid.__doc__
+    example = doc[doc.index('    name = "my-grid"') : doc.index("``problems`` and")]
+    text = textwrap.dedent(example).replace('plugins = ["my_optimizers"]', "")
+    spec = grid(text)
+    # 10 optimizer configurations (adam 3 lr x 2 betas, sgd 2 x 2), 2 clippings, 1 schedule;
+    # mnist_mlp adds 2 initializers and 2 regularizers: 2 * 10 * 2 + 10 * 2 * 2 * 2 = 120.
+    assert spec.count() == (120, 600)
+    assert [(p.name, p.steps, p.batch_size) for p in spec.problems][-1] == ("mnist_mlp", 32, 128)
