@@ -48,18 +48,19 @@ def cell_table(runs: pd.DataFrame) -> pd.DataFrame:
         label=runs.apply(config_label, axis=1),
     )
     grouped = runs.groupby("cell_key", sort=False)
-    table = grouped.agg(
-        problem=("problem", "first"),
-        optimizer=("optimizer", "first"),
-        config=("label", "first"),
-        seeds=("seed", "count"),
-        median=("loss", "median"),
-        q1=("loss", lambda s: s.quantile(0.25)),
-        q3=("loss", lambda s: s.quantile(0.75)),
-        success=("success", "mean"),
-        diverged=("diverged", "mean"),
-        errors=("status", lambda s: int((s == "error").sum())),
-    )
+    with np.errstate(invalid="ignore"):  # quantiles of diverged (inf) losses
+        table = grouped.agg(
+            problem=("problem", "first"),
+            optimizer=("optimizer", "first"),
+            config=("label", "first"),
+            seeds=("seed", "count"),
+            median=("loss", "median"),
+            q1=("loss", lambda s: s.quantile(0.25)),
+            q3=("loss", lambda s: s.quantile(0.75)),
+            success=("success", "mean"),
+            diverged=("diverged", "mean"),
+            errors=("status", lambda s: int((s == "error").sum())),
+        )
     return table.reset_index()
 
 
