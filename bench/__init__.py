@@ -2,3 +2,7 @@
 
 The only package that does I/O, parallelism and presentation; the CLI lives in ``bench.cli``.
 """
+
+from bench.store import load
+
+__all__ = ["load"]
