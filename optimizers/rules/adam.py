@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from optimizers import blocked
 from optimizers.base import (
     Optimizer,
     Params,
@@ -99,18 +100,28 @@ class Adam(_AdamBase):
         step_size = lr / (1.0 - beta1**state.step)
         sqrt_bias_correction2 = math.sqrt(1.0 - beta2**state.step)
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            decayed, work = state.scratch[i]
-            m, v = state.exp_avg[i], state.exp_avg_sq[i]
-            d = self._decayed_grad(p, g, lr, out=decayed)
-            self._update_moments(d, m, v, work)
-            if self.amsgrad:
-                v = np.maximum(state.max_exp_avg_sq[i], v, out=state.max_exp_avg_sq[i])
-            np.sqrt(v, out=work)
-            work /= sqrt_bias_correction2
-            work += self.eps
-            np.divide(m, work, out=work)
-            work *= -step_size
-            p += work
+            vmax = state.max_exp_avg_sq[i] if self.amsgrad else None
+            blocked.apply(
+                self.update,
+                (p, g, state.exp_avg[i], state.exp_avg_sq[i], vmax),
+                state.scratch[i],
+                lr=lr,
+                step_size=step_size,
+                sqrt_bias_correction2=sqrt_bias_correction2,
+            )
+
+    def update(self, p, g, m, v, vmax, decayed, work, *, lr, step_size, sqrt_bias_correction2):
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
+        d = self._decayed_grad(p, g, lr, out=decayed)
+        self._update_moments(d, m, v, work)
+        if vmax is not None:
+            v = np.maximum(vmax, v, out=vmax)
+        np.sqrt(v, out=work)
+        work /= sqrt_bias_correction2
+        work += self.eps
+        np.divide(m, work, out=work)
+        work *= -step_size
+        p += work
 
 
 @register("adamw")
@@ -147,22 +158,25 @@ class Adamax(_AdamBase):
     def step(self, params: Params, grads: Params, state: AdamState, lr=None) -> None:
         lr = self._lr(lr)
         state.step += 1
-        beta1, beta2 = self.betas
-        clr = lr / (1.0 - beta1**state.step)
+        clr = lr / (1.0 - self.betas[0] ** state.step)
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            decayed, work = state.scratch[i]
-            m, norm = state.exp_avg[i], state.exp_avg_sq[i]
-            d = self._decayed_grad(p, g, lr, out=decayed)
-            m *= beta1
-            np.multiply(d, 1.0 - beta1, out=work)
-            m += work
-            norm *= beta2
-            np.abs(d, out=work)
-            work += self.eps
-            np.maximum(norm, work, out=norm)
-            np.divide(m, norm, out=work)
-            work *= -clr
-            p += work
+            arrays = (p, g, state.exp_avg[i], state.exp_avg_sq[i])
+            blocked.apply(self.update, arrays, state.scratch[i], lr=lr, clr=clr)
+
+    def update(self, p, g, m, norm, decayed, work, *, lr, clr):
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
+        beta1, beta2 = self.betas
+        d = self._decayed_grad(p, g, lr, out=decayed)
+        m *= beta1
+        np.multiply(d, 1.0 - beta1, out=work)
+        m += work
+        norm *= beta2
+        np.abs(d, out=work)
+        work += self.eps
+        np.maximum(norm, work, out=norm)
+        np.divide(m, norm, out=work)
+        work *= -clr
+        p += work
 
 
 @register("nadam")
@@ -200,21 +214,31 @@ class NAdam(_AdamBase):
         avg_coef = -lr * mu_next / (1.0 - state.mu_product * mu_next)
         bias_correction2 = 1.0 - beta2**t
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            decayed, work = state.scratch[i]
-            m, v = state.exp_avg[i], state.exp_avg_sq[i]
-            d = self._decayed_grad(p, g, lr, out=decayed)
-            self._update_moments(d, m, v, work)
-            np.divide(v, bias_correction2, out=work)
-            np.sqrt(work, out=work)
-            work += self.eps
-            # two scaled quotients, g/denom then m/denom; the first overwrites the decayed copy
-            denom = work
-            np.divide(d, denom, out=decayed)
-            decayed *= grad_coef
-            p += decayed
-            np.divide(m, denom, out=denom)
-            denom *= avg_coef
-            p += denom
+            blocked.apply(
+                self.update,
+                (p, g, state.exp_avg[i], state.exp_avg_sq[i]),
+                state.scratch[i],
+                lr=lr,
+                grad_coef=grad_coef,
+                avg_coef=avg_coef,
+                bias_correction2=bias_correction2,
+            )
+
+    def update(self, p, g, m, v, decayed, work, *, lr, grad_coef, avg_coef, bias_correction2):
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
+        d = self._decayed_grad(p, g, lr, out=decayed)
+        self._update_moments(d, m, v, work)
+        np.divide(v, bias_correction2, out=work)
+        np.sqrt(work, out=work)
+        work += self.eps
+        # two scaled quotients, g/denom then m/denom; the first overwrites the decayed copy
+        denom = work
+        np.divide(d, denom, out=decayed)
+        decayed *= grad_coef
+        p += decayed
+        np.divide(m, denom, out=denom)
+        denom *= avg_coef
+        p += denom
 
 
 @register("radam")
@@ -250,16 +274,28 @@ class RAdam(_AdamBase):
                 (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
             )
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            decayed, work = state.scratch[i]
-            m, v = state.exp_avg[i], state.exp_avg_sq[i]
-            d = self._decayed_grad(p, g, lr, out=decayed)
-            self._update_moments(d, m, v, work)
-            if rect is None:
-                np.multiply(m, -lr / bias_correction1, out=work)
-            else:
-                np.sqrt(v, out=work)
-                work += self.eps
-                np.divide(math.sqrt(bias_correction2), work, out=work)
-                work *= m
-                work *= -lr * rect / bias_correction1
-            p += work
+            blocked.apply(
+                self.update,
+                (p, g, state.exp_avg[i], state.exp_avg_sq[i]),
+                state.scratch[i],
+                lr=lr,
+                rect=rect,
+                bias_correction1=bias_correction1,
+                bias_correction2=bias_correction2,
+            )
+
+    def update(
+        self, p, g, m, v, decayed, work, *, lr, rect, bias_correction1, bias_correction2
+    ) -> None:
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
+        d = self._decayed_grad(p, g, lr, out=decayed)
+        self._update_moments(d, m, v, work)
+        if rect is None:
+            np.multiply(m, -lr / bias_correction1, out=work)
+        else:
+            np.sqrt(v, out=work)
+            work += self.eps
+            np.divide(math.sqrt(bias_correction2), work, out=work)
+            work *= m
+            work *= -lr * rect / bias_correction1
+        p += work

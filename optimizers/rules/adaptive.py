@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from optimizers import blocked
 from optimizers.base import (
     Optimizer,
     Params,
@@ -66,17 +67,19 @@ class Adagrad(Optimizer):
     def step(self, params: Params, grads: Params, state: AccumulatorState, lr=None) -> None:
         state.step += 1
         clr = self._lr(lr) / (1.0 + (state.step - 1) * self.lr_decay)
-        for p, g, total, (decayed, work) in zip(
-            params, grads, state.square_avg, state.scratch, strict=True
-        ):
-            d = add_weight_decay(g, p, self.weight_decay, out=decayed)
-            np.multiply(d, d, out=work)
-            total += work
-            np.sqrt(total, out=work)
-            work += self.eps
-            np.divide(d, work, out=work)
-            work *= -clr
-            p += work
+        for p, g, total, work in zip(params, grads, state.square_avg, state.scratch, strict=True):
+            blocked.apply(self.update, (p, g, total), work, clr=clr)
+
+    def update(self, p, g, total, decayed, work, *, clr) -> None:
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
+        d = add_weight_decay(g, p, self.weight_decay, out=decayed)
+        np.multiply(d, d, out=work)
+        total += work
+        np.sqrt(total, out=work)
+        work += self.eps
+        np.divide(d, work, out=work)
+        work *= -clr
+        p += work
 
 
 @register("rmsprop")
@@ -123,35 +126,38 @@ class RMSprop(Optimizer):
     def step(self, params: Params, grads: Params, state: AccumulatorState, lr=None) -> None:
         lr = self._lr(lr)
         state.step += 1
-        alpha = self.alpha
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            decayed, work = state.scratch[i]
-            d = add_weight_decay(g, p, self.weight_decay, out=decayed)
-            v = state.square_avg[i]
-            v *= alpha
-            np.multiply(d, d, out=work)
-            work *= 1.0 - alpha
-            v += work
-            if self.centered:
-                avg = state.grad_avg[i]
-                avg *= alpha
-                np.multiply(d, 1.0 - alpha, out=work)
-                avg += work
-                np.multiply(avg, avg, out=work)
-                np.subtract(v, work, out=work)
-                np.sqrt(work, out=work)
-            else:
-                np.sqrt(v, out=work)
-            work += self.eps
-            np.divide(d, work, out=work)
-            if self.momentum:
-                b = state.second[i]
-                b *= self.momentum
-                b += work
-                np.multiply(b, -lr, out=work)
-            else:
-                work *= -lr
-            p += work
+            avg = state.grad_avg[i] if self.centered else None
+            b = state.second[i] if self.momentum else None
+            arrays = (p, g, state.square_avg[i], avg, b)
+            blocked.apply(self.update, arrays, state.scratch[i], lr=lr)
+
+    def update(self, p, g, v, avg, b, decayed, work, *, lr) -> None:
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
+        alpha = self.alpha
+        d = add_weight_decay(g, p, self.weight_decay, out=decayed)
+        v *= alpha
+        np.multiply(d, d, out=work)
+        work *= 1.0 - alpha
+        v += work
+        if avg is not None:
+            avg *= alpha
+            np.multiply(d, 1.0 - alpha, out=work)
+            avg += work
+            np.multiply(avg, avg, out=work)
+            np.subtract(v, work, out=work)
+            np.sqrt(work, out=work)
+        else:
+            np.sqrt(v, out=work)
+        work += self.eps
+        np.divide(d, work, out=work)
+        if b is not None:
+            b *= self.momentum
+            b += work
+            np.multiply(b, -lr, out=work)
+        else:
+            work *= -lr
+        p += work
 
 
 @register("adadelta")
@@ -187,24 +193,27 @@ class Adadelta(Optimizer):
     def step(self, params: Params, grads: Params, state: AccumulatorState, lr=None) -> None:
         lr = self._lr(lr)
         state.step += 1
-        rho = self.rho
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            decayed, delta, work = state.scratch[i]
-            v, acc_delta = state.square_avg[i], state.second[i]
-            d = add_weight_decay(g, p, self.weight_decay, out=decayed)
-            v *= rho
-            np.multiply(d, d, out=work)
-            work *= 1.0 - rho
-            v += work
-            np.add(acc_delta, self.eps, out=delta)
-            np.sqrt(delta, out=delta)
-            np.add(v, self.eps, out=work)
-            np.sqrt(work, out=work)
-            delta /= work
-            delta *= d
-            acc_delta *= rho
-            np.multiply(delta, delta, out=work)
-            work *= 1.0 - rho
-            acc_delta += work
-            delta *= -lr
-            p += delta
+            arrays = (p, g, state.square_avg[i], state.second[i])
+            blocked.apply(self.update, arrays, state.scratch[i], lr=lr)
+
+    def update(self, p, g, v, acc_delta, decayed, delta, work, *, lr) -> None:
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
+        rho = self.rho
+        d = add_weight_decay(g, p, self.weight_decay, out=decayed)
+        v *= rho
+        np.multiply(d, d, out=work)
+        work *= 1.0 - rho
+        v += work
+        np.add(acc_delta, self.eps, out=delta)
+        np.sqrt(delta, out=delta)
+        np.add(v, self.eps, out=work)
+        np.sqrt(work, out=work)
+        delta /= work
+        delta *= d
+        acc_delta *= rho
+        np.multiply(delta, delta, out=work)
+        work *= 1.0 - rho
+        acc_delta += work
+        delta *= -lr
+        p += delta

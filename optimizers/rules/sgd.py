@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from optimizers import blocked
 from optimizers.base import Optimizer, Params, add_weight_decay, register, scratch, validate_common
 
 INF = math.inf
@@ -60,27 +61,30 @@ class SGD(Optimizer):
         first = state.step == 0
         state.step += 1
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            decayed, update = state.scratch[i]
-            d = add_weight_decay(g, p, self.weight_decay, out=decayed)
-            if self.momentum:
-                b = state.momentum_buffer[i]
-                if first:
-                    np.copyto(b, d)
+            b = state.momentum_buffer[i] if self.momentum else None
+            blocked.apply(self.update, (p, g, b), state.scratch[i], lr=lr, first=first)
+
+    def update(self, p, g, b, decayed, update, *, lr, first) -> None:
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
+        d = add_weight_decay(g, p, self.weight_decay, out=decayed)
+        if b is not None:
+            if first:
+                np.copyto(b, d)
+            else:
+                b *= self.momentum
+                if self.dampening:
+                    np.multiply(d, 1.0 - self.dampening, out=update)
+                    b += update
                 else:
-                    b *= self.momentum
-                    if self.dampening:
-                        np.multiply(d, 1.0 - self.dampening, out=update)
-                        b += update
-                    else:
-                        b += d
-                if self.nesterov:
-                    np.multiply(b, self.momentum, out=update)
-                    update += d
-                    d = update
-                else:
-                    d = b
-            np.multiply(d, -lr, out=update)
-            p += update
+                    b += d
+            if self.nesterov:
+                np.multiply(b, self.momentum, out=update)
+                update += d
+                d = update
+            else:
+                d = b
+        np.multiply(d, -lr, out=update)
+        p += update
 
 
 @register("momentum")

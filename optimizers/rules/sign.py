@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from optimizers import blocked
 from optimizers.base import Optimizer, Params, register, scratch, validate_common, zeros_like
 
 INF = math.inf
@@ -57,24 +58,27 @@ class Rprop(Optimizer):
 
     def step(self, params: Params, grads: Params, state: RpropState, lr=None) -> None:
         state.step += 1
+        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+            arrays = (p, g, state.prev[i], state.step_size[i])
+            blocked.apply(self.update, arrays, (*state.scratch[i], *state.masks[i]))
+
+    def update(self, p, g, prev, step_size, factor, grow, shrink) -> None:
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
         eta_minus, eta_plus = self.etas
         low, high = self.step_sizes
-        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            (factor,), (grow, shrink) = state.scratch[i], state.masks[i]
-            prev, step_size = state.prev[i], state.step_size[i]
-            np.multiply(g, prev, out=factor)
-            np.greater(factor, 0.0, out=grow)
-            np.less(factor, 0.0, out=shrink)
-            factor.fill(1.0)
-            np.copyto(factor, eta_plus, where=grow)
-            np.copyto(factor, eta_minus, where=shrink)
-            step_size *= factor
-            np.clip(step_size, low, high, out=step_size)
-            np.copyto(prev, g)
-            np.copyto(prev, 0.0, where=shrink)  # a sign change skips this step's update
-            np.sign(prev, out=factor)
-            factor *= step_size
-            p -= factor
+        np.multiply(g, prev, out=factor)
+        np.greater(factor, 0.0, out=grow)
+        np.less(factor, 0.0, out=shrink)
+        factor.fill(1.0)
+        np.copyto(factor, eta_plus, where=grow)
+        np.copyto(factor, eta_minus, where=shrink)
+        step_size *= factor
+        np.clip(step_size, low, high, out=step_size)
+        np.copyto(prev, g)
+        np.copyto(prev, 0.0, where=shrink)  # a sign change skips this step's update
+        np.sign(prev, out=factor)
+        factor *= step_size
+        p -= factor
 
 
 @dataclasses.dataclass
@@ -112,18 +116,20 @@ class Lion(Optimizer):
     def step(self, params: Params, grads: Params, state: LionState, lr=None) -> None:
         lr = self._lr(lr)
         state.step += 1
+        for p, g, m, work in zip(params, grads, state.exp_avg, state.scratch, strict=True):
+            blocked.apply(self.update, (p, g, m), work, lr=lr)
+
+    def update(self, p, g, m, direction, work, *, lr) -> None:
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
         beta1, beta2 = self.betas
-        for p, g, m, (direction, work) in zip(
-            params, grads, state.exp_avg, state.scratch, strict=True
-        ):
-            np.multiply(m, beta1, out=direction)
-            np.multiply(g, 1.0 - beta1, out=work)
-            direction += work
-            np.sign(direction, out=direction)
-            if self.weight_decay:
-                p *= 1.0 - lr * self.weight_decay
-            direction *= -lr
-            p += direction
-            m *= beta2
-            np.multiply(g, 1.0 - beta2, out=work)
-            m += work
+        np.multiply(m, beta1, out=direction)
+        np.multiply(g, 1.0 - beta1, out=work)
+        direction += work
+        np.sign(direction, out=direction)
+        if self.weight_decay:
+            p *= 1.0 - lr * self.weight_decay
+        direction *= -lr
+        p += direction
+        m *= beta2
+        np.multiply(g, 1.0 - beta2, out=work)
+        m += work

@@ -1,0 +1,299 @@
+"""Per-run preparation and per-cell aggregates: medians with IQR and CI, success, ERT.
+
+Counting rules, shared by everything in :mod:`bench.analysis`:
+
+- Runs with status ``error`` are not results: they are counted (``errors``) and left out of every
+  rate, median and test. ``timeout`` runs are results (partial ones).
+- A diverged run's final losses count as ``+inf`` and its final accuracies as 0 (its parameters
+  are non-finite, so it classifies nothing); its best loss is the best seen before divergence.
+- A target is reached when its ``steps_to_<target>`` is not NA. Medians of steps- and
+  time-to-target count misses as ``+inf``, so the median is finite only when at least half of
+  the runs reached the target.
+- ERT (expected running time, COCO): the steps spent by all runs divided by the number of runs
+  that reached the target; a run that reached it spent its steps-to-target, one that did not
+  spent ``steps_done`` (the whole budget, or up to its divergence or timeout: COCO counts the
+  evaluations actually made). ``+inf`` without successes.
+- Success means reaching the deepest (last, hardest) target of the problem's ladder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+
+import numpy as np
+import pandas as pd
+
+from bench.analysis.stats import summarize
+from bench.engine import build_problem_by_name
+
+PROBLEM = ["problem", "problem_params"]
+CONFIG_COLUMNS = ("problem", "problem_params", "optimizer", "optimizer_params", "lr",
+                  "initializer", "clip", "clip_params", "schedule", "schedule_params",
+                  "regularizer", "regularizer_params", "batch_size", "steps", "log_every",
+                  "grid_seed")  # fmt: skip
+FLAT_PREFIXES = ("problem.", "opt.", "clip.", "schedule.", "regularizer.")
+DEFAULT_AXES = {"initializer": None, "clip": "none", "schedule": "constant", "regularizer": "none"}
+# name in cell_stats -> per-run column made by `prepare`
+METRICS = {
+    "final_loss": "final_loss",
+    "best_loss": "best_train_loss",
+    "test_loss": "test_loss",
+    "test_accuracy": "test_accuracy",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Ladder:
+    """A problem's targets, easiest first, and the metric they apply to."""
+
+    targets: tuple[float, ...] = ()
+    metric: str = "train_loss"
+    higher_is_better: bool = False
+
+
+@functools.cache
+def ladder(problem: str, problem_params: str) -> Ladder:
+    """The target ladder of a stored problem (built once per process).
+
+    A problem that cannot be built here (a plugin that is not imported) has no targets.
+    """
+    try:
+        built = build_problem_by_name(problem, problem_params)
+    except (ValueError, KeyError, TypeError, ImportError):
+        return Ladder()
+    return Ladder(tuple(built.targets), built.target_metric, bool(built.higher_is_better))
+
+
+def target_label(target: float) -> str:
+    """How a target is spelt in column names: ``format(target, "g")``."""
+    return format(target, "g")
+
+
+def prepare(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs with the analysis columns added (see the module docstring for the rules).
+
+    Adds ``valid`` (not an error), ``diverged``, ``final_loss``, ``test_loss``, ``test_accuracy``
+    and ``reached`` (deepest target; NaN for errors and problems without targets).
+    """
+    runs = runs.reset_index(drop=True)
+    status = runs["status"]
+    valid = status != "error"
+    diverged = status == "diverged"
+    loss = runs["final_train_loss"].astype("float64").mask(diverged, np.inf)
+    test_loss = runs["final_test_loss"].astype("float64")
+    accuracy = runs["final_test_accuracy"].astype("float64")
+    by_problem = runs.groupby(PROBLEM, sort=False)
+    has_test = by_problem["final_test_loss"].transform(lambda s: s.notna().any()).astype(bool)
+    has_accuracy = by_problem["final_test_accuracy"].transform(lambda s: s.notna().any())
+    reached = pd.Series(np.nan, index=runs.index)
+    for (problem, params), index in by_problem.groups.items():
+        targets = ladder(problem, params).targets
+        column = f"steps_to_{target_label(targets[-1])}" if targets else None
+        if column is not None:
+            hit = runs.loc[index, column].notna() if column in runs else False
+            reached[index] = np.where(valid[index], hit, np.nan)
+    return runs.assign(
+        valid=valid,
+        diverged=diverged,
+        final_loss=loss.where(valid),
+        test_loss=test_loss.mask(diverged & has_test, np.inf).where(valid),
+        test_accuracy=accuracy.mask(diverged & has_accuracy.astype(bool), 0.0).where(valid),
+        best_train_loss=runs["best_train_loss"].astype("float64").where(valid),
+        reached=reached,
+    )
+
+
+def other_axes(frame: pd.DataFrame, exclude: tuple[str, ...]) -> pd.Series:
+    """A key of each row's configuration apart from its problem, optimizer and ``exclude``.
+
+    Rows with equal keys differ only in the excluded axes (``"lr"`` excludes the learning rate
+    from ``optimizer_params`` too).
+    """
+    columns = [c for c in CONFIG_COLUMNS[3:] if c in frame and c not in exclude]
+    columns = [c for c in columns if c.removesuffix("_params") not in exclude]
+    parts = frame[columns].astype(str).agg("|".join, axis=1) if columns else ""
+    if "lr" in exclude and "optimizer_params" in columns:
+        without_lr = {
+            text: json.dumps({k: v for k, v in json.loads(text).items() if k != "lr"})
+            for text in frame["optimizer_params"].unique()
+        }
+        parts = parts + "|" + frame["optimizer_params"].map(without_lr)
+    return pd.Series(parts, index=frame.index, dtype=str)
+
+
+def axis_label(name: object, params: object = None) -> str:
+    """``name(k=v,...)`` for an axis value with parameters; ``default`` for no initializer."""
+    if name is None or (isinstance(name, float) and np.isnan(name)):
+        return "default"
+    values = json.loads(params) if isinstance(params, str) else (params or {})
+    args = ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
+    return f"{name}({args})" if args else str(name)
+
+
+def config_label(row: pd.Series, varying: tuple[str, ...] = ()) -> str:
+    """A short readable name for a cell: lr, every axis not at its default, then ``varying``
+    optimizer hyperparameters (flat ``opt.<name>`` columns) as ``name=value``."""
+    parts = [f"lr={row['lr']:g}"] if pd.notna(row.get("lr")) else []
+    for axis, default in DEFAULT_AXES.items():
+        value = row.get(axis)
+        if pd.notna(value) and value != default:
+            parts.append(axis_label(value, row.get(f"{axis}_params")))
+    for column in varying:
+        value = row.get(column)
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        parts.append(f"{column.removeprefix('opt.')}={shown}")
+    return " ".join(parts)
+
+
+def _labels(cells: pd.DataFrame) -> pd.Series:
+    """Config labels that also name the optimizer hyperparameters swept within an optimizer."""
+    flat = [c for c in cells if c.startswith("opt.")]
+    labels = pd.Series("", index=cells.index, dtype=str)
+    for _, group in cells.groupby(["problem", "problem_params", "optimizer"], sort=False):
+        varying = tuple(c for c in flat if group[c].astype(str).nunique() > 1)
+        labels[group.index] = [config_label(row, varying) for _, row in group.iterrows()]
+    return labels
+
+
+def target_stats(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (cell, target of its problem's ladder): reach rate, median steps, ERT.
+
+    Parameters
+    ----------
+    runs
+        The runs frame of :func:`bench.store.load` (or already :func:`prepare`-d).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``cell_key``, ``problem``, ``problem_params``, ``optimizer``, ``target``,
+        ``target_index`` (0 = easiest), ``deepest``, ``n_runs`` (non-error runs),
+        ``successes``, ``success_rate``, ``median_steps`` and ``median_time`` (misses count as
+        ``+inf``), ``ert`` (steps) and ``ert_time`` (seconds of optimization), as defined in the
+        module docstring. Cells whose every run errored have ``n_runs`` 0 and NaN statistics.
+    """
+    runs = runs if "valid" in runs else prepare(runs)
+    columns = ["cell_key", "problem", "problem_params", "optimizer", "target", "target_index",
+               "deepest", "n_runs", "successes", "success_rate", "median_steps", "median_time",
+               "ert", "ert_time"]  # fmt: skip
+    frames = []
+    for (problem, params), group in runs.groupby(PROBLEM, sort=True):
+        targets = ladder(problem, params).targets
+        valid = group[group["valid"]]
+        cells = group.groupby("cell_key", sort=True)
+        for index, target in enumerate(targets):
+            label = target_label(target)
+            steps = _column(valid, f"steps_to_{label}")
+            time = _column(valid, f"time_to_{label}")
+            hit = steps.notna()
+            spent = pd.DataFrame(
+                {
+                    "cell_key": valid["cell_key"],
+                    "hit": hit.astype(int),
+                    "steps": steps.where(hit, valid["steps_done"]).astype("float64"),
+                    "time": time.where(hit, valid["opt_time"]).astype("float64"),
+                }
+            ).groupby("cell_key")
+            sums = spent.sum()
+            successes = sums["hit"].reindex(cells.size().index, fill_value=0)
+            n_runs = valid.groupby("cell_key").size().reindex(successes.index, fill_value=0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ert = sums["steps"].reindex(successes.index) / successes.where(successes > 0)
+                ert_time = sums["time"].reindex(successes.index) / successes.where(successes > 0)
+            keys = valid["cell_key"].to_numpy()
+            missed = np.inf
+            median_steps = summarize(keys, steps.astype("float64").fillna(missed), n_resamples=0)
+            median_time = summarize(keys, time.astype("float64").fillna(missed), n_resamples=0)
+            first = cells[["problem", "problem_params", "optimizer"]].first()
+            frames.append(
+                first.assign(
+                    target=float(target),
+                    target_index=index,
+                    deepest=index == len(targets) - 1,
+                    n_runs=n_runs,
+                    successes=successes,
+                    success_rate=successes / n_runs.where(n_runs > 0),
+                    median_steps=median_steps["median"].reindex(first.index),
+                    median_time=median_time["median"].reindex(first.index),
+                    ert=ert.where(successes > 0, np.where(n_runs > 0, np.inf, np.nan)),
+                    ert_time=ert_time.where(successes > 0, np.where(n_runs > 0, np.inf, np.nan)),
+                ).reset_index()
+            )
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame[name] if name in frame else pd.Series(pd.NA, index=frame.index, dtype="Float64")
+
+
+def cell_stats(
+    runs: pd.DataFrame, *, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+) -> pd.DataFrame:
+    """One row per cell: its configuration and the statistics of its seeds.
+
+    Parameters
+    ----------
+    runs
+        The runs frame of :func:`bench.store.load`.
+    n_resamples
+        Bootstrap resamples for the CIs of the medians; 0 skips them (CI columns NaN).
+    confidence
+        Level of the bootstrap CIs.
+    seed
+        Seed of the bootstrap, so the table is the same on every call.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by problem, optimizer and cell key, with columns
+
+        - configuration: ``cell_key`` and every configuration column of the runs frame
+          (``problem``, ``problem_params``, ``optimizer``, ``lr``, ``initializer``, ``clip``...,
+          the flat ``opt.*``... columns) and ``config``, a readable label;
+        - counts: ``n_seeds`` (all runs), ``n_valid`` (non-error), ``errors``, ``timeouts``;
+        - ``<metric>_median``, ``_q1``, ``_q3``, ``_ci_low``, ``_ci_high`` for ``final_loss``,
+          ``best_loss``, ``test_loss``, ``test_accuracy`` (NaN where the problem has none);
+        - ``success`` (share reaching the deepest target) and ``divergence`` (share diverged),
+          both over non-error runs;
+        - for every target column of the runs frame, ``median_steps_to_<t>``,
+          ``median_time_to_<t>`` and ``ert_<t>`` (NaN for problems without that target;
+          :func:`target_stats` has the same numbers in tidy form).
+    """
+    runs = prepare(runs)
+    cells = runs.groupby("cell_key", sort=True)
+    config = [c for c in CONFIG_COLUMNS if c in runs]
+    flat = [c for c in runs if c.startswith(FLAT_PREFIXES)]
+    table = cells[config + flat].first()
+    if "initializer" in table:
+        table["initializer"] = table["initializer"].astype(object).where(
+            table["initializer"].notna(), None
+        )
+    table["n_seeds"] = cells.size()
+    table["n_valid"] = cells["valid"].sum().astype(int)
+    table["errors"] = table["n_seeds"] - table["n_valid"]
+    table["timeouts"] = cells["status"].agg(lambda s: int((s == "timeout").sum()))
+    keys = runs["cell_key"].to_numpy()
+    for name, column in METRICS.items():
+        summary = summarize(keys, runs[column], n_resamples=n_resamples, confidence=confidence,
+                            seed=seed).reindex(table.index)  # fmt: skip
+        for statistic in summary:
+            table[f"{name}_{statistic}"] = summary[statistic]
+    table["success"] = cells["reached"].mean()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["divergence"] = cells["diverged"].sum() / table["n_valid"].where(table["n_valid"] > 0)
+    per_target = target_stats(runs)
+    for target, group in per_target.groupby("target", sort=True):
+        label = target_label(target)
+        group = group.set_index("cell_key")
+        table[f"median_steps_to_{label}"] = group["median_steps"].reindex(table.index)
+        table[f"median_time_to_{label}"] = group["median_time"].reindex(table.index)
+        table[f"ert_{label}"] = group["ert"].reindex(table.index)
+    table = table.reset_index()
+    table.insert(table.columns.get_loc("optimizer") + 1, "config", _labels(table))
+    return table.sort_values(["problem", "problem_params", "optimizer", "cell_key"]).reset_index(
+        drop=True
+    )

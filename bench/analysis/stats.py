@@ -1,0 +1,204 @@
+"""Order statistics that survive infinite losses, bootstrap CIs of medians, tests and Holm.
+
+A diverged run's final loss is ``+inf``: it ranks last, and a median that an infinite value
+reaches is infinite. NumPy's linear interpolation and SciPy's bootstrap would turn ``inf - inf``
+into NaN (with a warning), so both work on a stand-in: ``+inf`` is replaced by a finite value far
+above every finite value of the data, and any result above the largest finite value of its group
+(which only a stand-in can produce) is turned back into ``+inf``.
+
+The tests and the bootstrap are SciPy's (``scipy.stats.mannwhitneyu``, ``wilcoxon``,
+``bootstrap``); only the Holm step-down, which SciPy lacks, is written here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+QUANTILES = (0.25, 0.5, 0.75)
+SUMMARY_COLUMNS = ("median", "q1", "q3", "ci_low", "ci_high")
+
+
+def groups_by_size(keys: np.ndarray, values: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Split ``values`` by ``keys`` into matrices, one per group size, for vectorized statistics.
+
+    Parameters
+    ----------
+    keys, values
+        One entry per observation; the order of a key's values is kept.
+
+    Yields
+    ------
+    keys : numpy.ndarray
+        The sorted distinct keys of the groups of one size ``n``.
+    matrix : numpy.ndarray, shape (len(keys), n)
+        Their values, one row per key.
+    """
+    order = np.argsort(keys, kind="stable")
+    keys, values = keys[order], np.asarray(values, dtype=np.float64)[order]
+    distinct, start, counts = np.unique(keys, return_index=True, return_counts=True)
+    for n in np.unique(counts):
+        chosen = counts == n
+        yield distinct[chosen], values[start[chosen][:, None] + np.arange(n)]
+
+
+def _stand_in(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``matrix`` with ``+inf`` replaced by a large finite value, and each row's finite maximum."""
+    finite = np.where(np.isfinite(matrix), matrix, -np.inf)
+    row_max = finite.max(axis=1)
+    scale = np.abs(finite[np.isfinite(finite)]).max(initial=0.0)
+    return np.where(np.isposinf(matrix), 1e6 * (scale + 1.0), matrix), row_max
+
+
+def _restore(result: np.ndarray, row_max: np.ndarray) -> np.ndarray:
+    return np.where(result > row_max, np.inf, result)
+
+
+def summarize(
+    keys: np.ndarray,
+    values: np.ndarray,
+    *,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Median, quartiles and a bootstrap CI of the median of each key's values.
+
+    Parameters
+    ----------
+    keys, values
+        One entry per observation; NaN values are dropped, ``+inf`` is a valid (worst) value.
+    n_resamples
+        Bootstrap resamples (``scipy.stats.bootstrap``, percentile method); 0 skips the CI.
+    confidence
+        Confidence level of the interval.
+    seed
+        Seed of the resampling. Every group is resampled with the same index draws, so a group's
+        interval depends only on its own values and the seed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by key (keys without values are absent), columns ``median``, ``q1``, ``q3``,
+        ``ci_low``, ``ci_high``. The CI is NaN for a single value and collapses to the value for
+        constant data (the percentile method, unlike BCa, is defined there).
+    """
+    keys, values = np.asarray(keys), np.asarray(values, dtype=np.float64)
+    keep = ~np.isnan(values)
+    frames = []
+    for group_keys, matrix in groups_by_size(keys[keep], values[keep]):
+        data, row_max = _stand_in(matrix)
+        q1, median, q3 = _restore(np.quantile(data, QUANTILES, axis=1), row_max)
+        low = high = np.full(len(group_keys), np.nan)
+        if n_resamples > 0 and matrix.shape[1] > 1:
+            batch = max(1, 2_000_000 // data.size)  # bounds the memory of the resamples
+            ci = stats.bootstrap(
+                (data,),
+                np.median,
+                axis=1,
+                vectorized=True,
+                n_resamples=n_resamples,
+                batch=batch,
+                confidence_level=confidence,
+                method="percentile",
+                rng=np.random.default_rng(seed),
+            ).confidence_interval
+            low, high = _restore(ci.low, row_max), _restore(ci.high, row_max)
+        frames.append(
+            pd.DataFrame(
+                {"median": median, "q1": q1, "q3": q3, "ci_low": low, "ci_high": high},
+                index=pd.Index(group_keys, name="key"),
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=list(SUMMARY_COLUMNS), dtype=np.float64).rename_axis("key")
+    return pd.concat(frames).sort_index()
+
+
+def median(values: np.ndarray) -> float:
+    """The median of ``values`` without NaNs; ``+inf`` counts as the largest value."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return np.nan
+    data, row_max = _stand_in(values[None, :])
+    return float(_restore(np.median(data, axis=1), row_max)[0])
+
+
+def relative_change(base: float, current: float) -> float:
+    """``(current - base) / |base|``, with the infinite and zero cases made explicit.
+
+    Equal values (two infinities included) give 0; a finite value that becomes infinite gives
+    ``+inf``, the reverse ``-inf``; a change away from exactly 0 gives ``+-inf``.
+    """
+    if np.isnan(base) or np.isnan(current):
+        return np.nan
+    if base == current:
+        return 0.0
+    if np.isinf(base) or np.isinf(current) or base == 0:
+        return np.inf if current > base else -np.inf
+    return float((current - base) / abs(base))
+
+
+def mann_whitney(x: np.ndarray, y: np.ndarray) -> float:
+    """Two-sided Mann-Whitney U p-value of ``x`` against ``y`` (NaNs dropped).
+
+    NaN when a sample is empty; 1 when every pooled value is equal (no ordering to test, and
+    SciPy's normal approximation would divide by a zero variance).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    x, y = x[~np.isnan(x)], y[~np.isnan(y)]
+    if x.size == 0 or y.size == 0:
+        return np.nan
+    if np.all(np.concatenate([x, y]) == x[0]):
+        return 1.0
+    return float(stats.mannwhitneyu(x, y, alternative="two-sided").pvalue)
+
+
+def wilcoxon(differences: np.ndarray) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired ``differences`` (NaNs dropped).
+
+    NaN without differences, 1 when every difference is 0.
+    """
+    d = np.asarray(differences, dtype=np.float64)
+    d = d[~np.isnan(d)]
+    if d.size == 0:
+        return np.nan
+    if np.all(d == 0):
+        return 1.0
+    return float(stats.wilcoxon(d, alternative="two-sided").pvalue)
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (NaNs are not part of the family).
+
+    With the m p-values sorted ascending, the i-th (from 0) is adjusted to
+    ``max over j <= i of min(1, (m - j) p_(j))``; rejecting where the adjusted value is below
+    alpha controls the family-wise error rate at alpha (Holm 1979).
+
+    Parameters
+    ----------
+    p_values
+        The family's p-values, in any order.
+
+    Returns
+    -------
+    numpy.ndarray
+        The adjusted p-values, in the input order.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    adjusted = np.full(p.shape, np.nan)
+    tested = ~np.isnan(p)
+    m = int(tested.sum())
+    if m == 0:
+        return adjusted
+    order = np.argsort(p[tested], kind="stable")
+    steps = np.minimum(1.0, (m - np.arange(m)) * p[tested][order])
+    family = np.empty(m)
+    family[order] = np.maximum.accumulate(steps)
+    adjusted[tested] = family
+    return adjusted
