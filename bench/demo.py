@@ -10,7 +10,7 @@ DEMO_LR = {"sgd": 0.05, "momentum": 0.02, "nesterov": 0.02, "adagrad": 0.5, "ada
 
 
 def quadratic_demo(steps: int = 500, runs: int = 5, dim: int = 20, seed: int = 0) -> list[dict]:
-    """Run each optimizer for ``steps`` on f(x) = 0.5 sum(d_i x_i^2), d_i in [1, 10], ``runs`` seeds.
+    """Run each optimizer ``steps`` times on f(x) = 0.5 sum(d_i x_i^2), d_i in [1, 10].
 
     Returns one dict per optimizer with the median and worst final loss over the runs.
     """

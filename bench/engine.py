@@ -241,7 +241,7 @@ def _result(cell: Cell, loop: _Loop, cut_short: str | None, wall: float) -> Cell
 
 
 def error_result(cell: Cell, message: str, wall: float, status: str = "error") -> CellResult:
-    """Every run of ``cell`` marked ``status`` (``error`` or ``timeout``) with ``message`` stored."""
+    """Every run of ``cell`` marked ``status`` (error or timeout) with ``message`` stored."""
     nan = math.nan
     runs = [
         {
