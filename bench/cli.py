@@ -20,6 +20,8 @@ COMMANDS = {
     "status": "bench.commands.status",
     "list": "bench.commands.listing",
     "demo": "bench.commands.demo",
+    "compare": "bench.commands.compare",
+    "speed": "bench.commands.speed",
 }
 
 EXIT_CODES = """\
@@ -58,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
             name,
             help=module.HELP,
             description=textwrap.fill(module.DESCRIPTION, 88),
-            epilog=EXIT_CODES,
+            epilog=getattr(module, "EXIT_CODES", EXIT_CODES),
             formatter_class=Formatter,
         )
         module.configure(sub)
@@ -80,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(error).split())
         print(f"optbench {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `optbench list | head`: the reader left, that is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 0
     except KeyboardInterrupt:
         print(
             f"\noptbench {args.command}: interrupted; finished cells are saved in the store. "

@@ -113,26 +113,32 @@ def other_axes(frame: pd.DataFrame, exclude: tuple[str, ...]) -> pd.Series:
     """
     columns = [c for c in CONFIG_COLUMNS[3:] if c in frame and c not in exclude]
     columns = [c for c in columns if c.removesuffix("_params") not in exclude]
-    parts = frame[columns].astype(str).agg("|".join, axis=1) if columns else ""
-    if "lr" in exclude and "optimizer_params" in columns:
-        without_lr = {
-            text: json.dumps({k: v for k, v in json.loads(text).items() if k != "lr"})
-            for text in frame["optimizer_params"].unique()
-        }
-        parts = parts + "|" + frame["optimizer_params"].map(without_lr)
-    return pd.Series(parts, index=frame.index, dtype=str)
+    cells = frame.drop_duplicates("cell_key").set_index("cell_key")[columns]
+    if "lr" in exclude and "optimizer_params" in cells:
+        cells["optimizer_params"] = [
+            json.dumps({k: v for k, v in json.loads(text).items() if k != "lr"}, sort_keys=True)
+            for text in cells["optimizer_params"]
+        ]
+    keys = ["|".join(map(_token, row)) for row in cells.itertuples(index=False)]
+    return frame["cell_key"].map(pd.Series(keys, index=cells.index, dtype=object))
 
 
-def axis_label(name: object, params: object = None) -> str:
-    """``name(k=v,...)`` for an axis value with parameters; ``default`` for no initializer."""
+def _token(value: object) -> str:
+    """``repr`` with every spelling of missing (None, NaN, NA: it depends on the dtype) as one."""
+    missing = value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+    return "-" if missing else repr(value)
+
+
+def axis_label(name: object, params: str | None = None) -> str:
+    """``name(k=v,...)`` for an axis value with JSON ``params``; ``default`` for no initializer."""
     if name is None or (isinstance(name, float) and np.isnan(name)):
         return "default"
-    values = json.loads(params) if isinstance(params, str) else (params or {})
+    values = json.loads(params) if isinstance(params, str) else {}
     args = ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
     return f"{name}({args})" if args else str(name)
 
 
-def config_label(row: pd.Series, varying: tuple[str, ...] = ()) -> str:
+def config_label(row: pd.Series | dict, varying: tuple[str, ...] = ()) -> str:
     """A short readable name for a cell: lr, every axis not at its default, then ``varying``
     optimizer hyperparameters (flat ``opt.<name>`` columns) as ``name=value``."""
     parts = [f"lr={row['lr']:g}"] if pd.notna(row.get("lr")) else []
@@ -153,7 +159,8 @@ def _labels(cells: pd.DataFrame) -> pd.Series:
     labels = pd.Series("", index=cells.index, dtype=str)
     for _, group in cells.groupby(["problem", "problem_params", "optimizer"], sort=False):
         varying = tuple(c for c in flat if group[c].astype(str).nunique() > 1)
-        labels[group.index] = [config_label(row, varying) for _, row in group.iterrows()]
+        records = group.to_dict("records")
+        labels[group.index] = [config_label(row, varying) for row in records]
     return labels
 
 
@@ -269,13 +276,13 @@ def cell_stats(
     flat = [c for c in runs if c.startswith(FLAT_PREFIXES)]
     table = cells[config + flat].first()
     if "initializer" in table:
-        table["initializer"] = table["initializer"].astype(object).where(
-            table["initializer"].notna(), None
+        table["initializer"] = (
+            table["initializer"].astype(object).where(table["initializer"].notna(), None)
         )
     table["n_seeds"] = cells.size()
     table["n_valid"] = cells["valid"].sum().astype(int)
     table["errors"] = table["n_seeds"] - table["n_valid"]
-    table["timeouts"] = cells["status"].agg(lambda s: int((s == "timeout").sum()))
+    table["timeouts"] = (runs["status"] == "timeout").groupby(runs["cell_key"]).sum()
     keys = runs["cell_key"].to_numpy()
     for name, column in METRICS.items():
         summary = summarize(keys, runs[column], n_resamples=n_resamples, confidence=confidence,

@@ -91,31 +91,42 @@ def summarize(
     frames = []
     for group_keys, matrix in groups_by_size(keys[keep], values[keep]):
         data, row_max = _stand_in(matrix)
-        q1, median, q3 = _restore(np.quantile(data, QUANTILES, axis=1), row_max)
+        q1, middle, q3 = _restore(np.quantile(data, QUANTILES, axis=1), row_max)
         low = high = np.full(len(group_keys), np.nan)
         if n_resamples > 0 and matrix.shape[1] > 1:
-            batch = max(1, 2_000_000 // data.size)  # bounds the memory of the resamples
-            ci = stats.bootstrap(
-                (data,),
-                np.median,
-                axis=1,
-                vectorized=True,
-                n_resamples=n_resamples,
-                batch=batch,
-                confidence_level=confidence,
-                method="percentile",
-                rng=np.random.default_rng(seed),
-            ).confidence_interval
-            low, high = _restore(ci.low, row_max), _restore(ci.high, row_max)
+            # constant rows (deterministic problems) have a point CI; spare them the resampling
+            constant = np.all(matrix == matrix[:, :1], axis=1)
+            low, high = np.where(constant, middle, np.nan), np.where(constant, middle, np.nan)
+            varying = data[~constant]
+            if len(varying):
+                ci = _bootstrap(varying, n_resamples, confidence, seed)
+                low[~constant] = _restore(ci.low, row_max[~constant])
+                high[~constant] = _restore(ci.high, row_max[~constant])
         frames.append(
             pd.DataFrame(
-                {"median": median, "q1": q1, "q3": q3, "ci_low": low, "ci_high": high},
+                {"median": middle, "q1": q1, "q3": q3, "ci_low": low, "ci_high": high},
                 index=pd.Index(group_keys, name="key"),
             )
         )
     if not frames:
         return pd.DataFrame(columns=list(SUMMARY_COLUMNS), dtype=np.float64).rename_axis("key")
     return pd.concat(frames).sort_index()
+
+
+def _bootstrap(data: np.ndarray, n_resamples: int, confidence: float, seed: int):
+    """``scipy.stats.bootstrap`` of the median of each row, percentile method."""
+    batch = max(1, 2_000_000 // data.size)  # bounds the memory of the resamples
+    return stats.bootstrap(
+        (data,),
+        np.median,
+        axis=1,
+        vectorized=True,
+        n_resamples=n_resamples,
+        batch=batch,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    ).confidence_interval
 
 
 def median(values: np.ndarray) -> float:

@@ -160,10 +160,8 @@ def robustness(
     if over not in ("tuned", "best"):
         raise ValueError(f"over must be 'tuned' or 'best', got {over!r}")
     stats = scored(as_stats(runs_or_stats), criterion)
-    params = stats[f"{axis}_params"] if f"{axis}_params" in stats else None
-    values = [
-        axis_label(name, None if params is None else params[i]) for i, name in stats[axis].items()
-    ]
+    params = stats.get(f"{axis}_params", pd.Series(None, index=stats.index, dtype=object))
+    values = [axis_label(name, params[i]) for i, name in stats[axis].items()]
     stats = stats.assign(axis=axis, value=values)
     best = select_best(stats, PER_OPTIMIZER)
     if over == "tuned":

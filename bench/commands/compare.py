@@ -1,0 +1,81 @@
+"""``optbench compare``: the regressions between two stores of the same grid, for CI gates."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "compare two stores of the same grid cell by cell; exit 1 on a regression"
+EXIT_CODES = """\
+exit codes:
+  0    no regression found
+  1    at least one regression (significant and above the threshold), or more errored runs
+  2    bad input: a missing or broken store, no cell in common, a bad option
+"""
+DESCRIPTION = (
+    "Match the cells of BASE and CURRENT by configuration and compare, per cell, the final "
+    "loss and the steps to each target (Mann-Whitney U over seeds, Holm-corrected), and per "
+    "optimizer the optimization time per step when both stores come from the same machine. "
+    "A regression is a change for the worse above --threshold that is also significant at "
+    "--alpha. Exits 1 when there is a regression, so it can gate a pull request."
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("base", help="the store of the reference run (e.g. main)")
+    parser.add_argument("current", help="the store of the run to check (e.g. the pull request)")
+    parser.add_argument(
+        "--threshold",
+        default="5%",
+        help="smallest relative change of a median that counts, e.g. 5%% or 0.05 (default 5%%)",
+    )
+    parser.add_argument(
+        "--alpha", type=float, default=0.05, help="family-wise error rate (default 0.05)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("table", "md", "csv", "json"),
+        default="table",
+        help="table (terminal, the default), md (pull-request comment), csv or json",
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="table/md: list every test, not only the changes"
+    )
+    parser.add_argument(
+        "--no-time", action="store_true", help="do not compare optimization time per step"
+    )
+
+
+def parse_threshold(text: str) -> float:
+    """``"5%"`` or ``"0.05"`` -> 0.05; a ValueError names the bad value."""
+    value = text.strip()
+    try:
+        number = float(value[:-1]) / 100 if value.endswith("%") else float(value)
+    except ValueError:
+        raise ValueError(f"--threshold must be like 5% or 0.05, got {text!r}") from None
+    if not 0 <= number < float("inf"):
+        raise ValueError(f"--threshold must be a non-negative change, got {text!r}")
+    return number
+
+
+def execute(args: argparse.Namespace) -> int:
+    from bench.cli import UsageError
+    from bench.compare import compare_stores, format_comparison
+
+    try:
+        threshold = parse_threshold(args.threshold)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if not 0 < args.alpha < 1:
+        raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
+    try:
+        comparison = compare_stores(
+            args.base, args.current, threshold=threshold, alpha=args.alpha, times=not args.no_time
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    print(
+        format_comparison(
+            comparison, args.format, show_all=args.all, base=args.base, current=args.current
+        )
+    )
+    return 1 if len(comparison.regressions) else 0

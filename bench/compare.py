@@ -1,0 +1,430 @@
+"""Regressions between two stores: the same cells, before and after a change.
+
+Cells are matched by key (a hash of their whole configuration), so only runs of identical
+configurations are compared. For each matched cell:
+
+- final loss (``+inf`` for diverged runs) and steps-to-target at every target that some run of
+  the cell reached in either store (misses count as ``+inf``): the per-seed values of the two
+  stores are compared by a two-sided Mann-Whitney U test, and the change is the relative change
+  of the medians;
+- errors: more runs ending in ``error`` is a regression (no test needed, nor possible).
+
+Per optimizer, when both stores come from the same machine (hostname, platform, architecture,
+processor and CPU count of every recorded experiment), the optimization time per step of the
+cells whose runs all finished in both stores. A cell's seeds run as one program and share one
+clock, so the samples are the cells, paired across the stores by their log time ratio. Two
+sessions on one machine differ by a drift that moves every cell together (load, clock and
+thermal state; a rerun of an unchanged grid measured here came out 10% slower throughout), so
+each optimizer is judged net of it: the drift is the median log ratio over all cells, the test
+is a Wilcoxon signed-rank test of the optimizer's log ratios minus the drift, and the change is
+``exp(median of those) - 1``. The drift itself is reported on its own row, at most as
+``changed``: two runs in different sessions cannot tell a slower machine from slower code (a
+change that slows every optimizer alike shows there, and only there).
+
+Each kind of test (final loss, steps to target, time per step) is a family whose p-values are
+Holm-adjusted together. A test whose pooled values are all equal cannot reject (its p-value is
+1 whatever the labels) and is left out of its family, which keeps identical reruns from
+diluting the others. Higher is worse for every metric. A row is a ``regression`` when its
+change is above the threshold AND its adjusted p-value is below alpha, an ``improvement`` for
+the mirror case, ``changed`` when the change is above the threshold but not significant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+
+import numpy as np
+import pandas as pd
+
+from bench.analysis.cells import cell_stats, prepare
+from bench.analysis.stats import holm, mann_whitney, median, relative_change, wilcoxon
+from bench.store import Store
+
+MACHINE_KEYS = ("hostname", "platform", "machine", "processor", "cpu_count")
+COLUMNS = ["problem", "optimizer", "config", "cell_key", "metric", "base", "current", "change",
+           "p_value", "p_holm", "verdict"]  # fmt: skip
+FAMILIES = ("final_loss", "steps_to", "time_per_step")
+_REMEDY = {
+    "final_loss": "more seeds per cell, or fewer cells, help",
+    "steps_to": "more seeds per cell, or fewer cells, help",
+    "time_per_step": "more cells per optimizer help: 6 with one optimizer, 10 with 14",
+}
+
+
+@dataclasses.dataclass
+class Comparison:
+    """What :func:`compare_runs` found.
+
+    Attributes
+    ----------
+    table
+        One row per test, columns ``COLUMNS``: ``base`` and ``current`` are the medians (runs
+        for final loss and steps, seconds per step over cells for time; error counts for
+        ``errors``), ``change`` is relative, ``verdict`` one of ``regression``,
+        ``improvement``, ``changed`` or ``""``.
+    notes
+        Sentences worth printing above the table (unmatched cells, skipped time comparison,
+        families too small to reach significance).
+    threshold, alpha
+        The settings used.
+    """
+
+    table: pd.DataFrame
+    notes: list[str]
+    threshold: float
+    alpha: float
+
+    @property
+    def regressions(self) -> pd.DataFrame:
+        """The rows whose verdict is ``regression``."""
+        return self.table[self.table["verdict"] == "regression"]
+
+
+def machines(path: str | os.PathLike) -> set[tuple]:
+    """The distinct machines (``MACHINE_KEYS``) that wrote the experiments of a store."""
+    with Store(path, create=False, readonly=True) as store:
+        experiments = store.experiments()
+    columns = [f"machine.{key}" for key in MACHINE_KEYS]
+    present = [c for c in columns if c in experiments]
+    return {tuple(row) for row in experiments[present].astype(str).itertuples(index=False)}
+
+
+def compare_stores(
+    base: str | os.PathLike,
+    current: str | os.PathLike,
+    *,
+    threshold: float = 0.05,
+    alpha: float = 0.05,
+    times: bool = True,
+) -> Comparison:
+    """:func:`compare_runs` on two store files; time is compared only on one same machine.
+
+    Raises
+    ------
+    bench.store.StoreError
+        A file is missing or is not a store.
+    ValueError
+        The stores have no cell in common.
+    """
+    base_runs = _runs(base)
+    current_runs = _runs(current)
+    notes = []
+    same = False
+    if times:
+        base_machines, current_machines = machines(base), machines(current)
+        same = len(base_machines) == 1 and base_machines == current_machines
+        if not same:
+            notes.append(
+                "time per step not compared: the stores come from different machines "
+                f"({_describe(base_machines)} vs {_describe(current_machines)})"
+            )
+    result = compare_runs(
+        base_runs, current_runs, threshold=threshold, alpha=alpha, times=same and times
+    )
+    result.notes[:0] = notes
+    return result
+
+
+def _runs(path: str | os.PathLike) -> pd.DataFrame:
+    with Store(path, create=False, readonly=True) as store:
+        return store.runs()
+
+
+def _describe(found: set[tuple]) -> str:
+    return " + ".join(sorted(f"{row[0]} {row[2]}" if len(row) > 2 else str(row) for row in found))
+
+
+def compare_runs(
+    base: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    threshold: float = 0.05,
+    alpha: float = 0.05,
+    times: bool = False,
+) -> Comparison:
+    """Compare the runs of two stores cell by cell (see the module docstring).
+
+    Parameters
+    ----------
+    base, current
+        Runs frames of :func:`bench.store.load`.
+    threshold
+        Smallest relative change of a median that counts (0.05 = 5%).
+    alpha
+        Family-wise error rate of each family of tests.
+    times
+        Also compare optimization time per step (only meaningful on one machine).
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    ValueError
+        No cell key is in both frames.
+    """
+    base, current = prepare(base), prepare(current)
+    keys = sorted(set(base["cell_key"]) & set(current["cell_key"]))
+    if not keys:
+        raise ValueError("the stores have no cell in common: were they run from the same grid?")
+    notes = []
+    for name, frame in (("base", base), ("current", current)):
+        extra = frame["cell_key"].nunique() - len(keys)
+        if extra:
+            notes.append(f"{extra} cells only in the {name} store are not compared")
+    base = base[base["cell_key"].isin(keys)]
+    current = current[current["cell_key"].isin(keys)]
+    labels = cell_stats(current, n_resamples=0).set_index("cell_key")
+    rows = _cell_rows(base, current)
+    if times:
+        rows += _time_rows(base, current)
+    table = pd.DataFrame(rows)
+    for column in ("problem", "optimizer", "config"):
+        mapped = table["cell_key"].map(labels[column])
+        table[column] = table[column].fillna(mapped) if column in table else mapped
+    notes += _adjust(table, alpha)
+    table["verdict"] = _verdicts(table, threshold, alpha)
+    return Comparison(table[COLUMNS].reset_index(drop=True), notes, threshold, alpha)
+
+
+def _cell_rows(base: pd.DataFrame, current: pd.DataFrame) -> list[dict]:
+    targets = sorted({c for c in [*base, *current] if c.startswith("steps_to_")})
+    current_by_key = dict(tuple(current.groupby("cell_key", sort=False)))
+    rows = []
+    for key, old in base.groupby("cell_key", sort=True):
+        new = current_by_key[key]
+        old_valid, new_valid = old[old["valid"]], new[new["valid"]]
+        rows.append(_test_row(key, "final_loss", old_valid["final_loss"], new_valid["final_loss"]))
+        for column in targets:
+            before = _steps(old_valid, column)
+            after = _steps(new_valid, column)
+            if np.isfinite(before).any() or np.isfinite(after).any():
+                rows.append(_test_row(key, column, before, after))
+        errors = (int((~old["valid"]).sum()), int((~new["valid"]).sum()))
+        if any(errors):
+            rows.append(
+                {
+                    "cell_key": key,
+                    "metric": "errors",
+                    "base": errors[0],
+                    "current": errors[1],
+                    "change": relative_change(*errors),
+                    "p_value": np.nan,
+                    "_equal": False,
+                }
+            )
+    return rows
+
+
+def _steps(runs: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in runs:
+        return np.full(len(runs), np.inf)
+    return runs[column].astype("float64").fillna(np.inf).to_numpy()
+
+
+def _test_row(key: str, metric: str, before, after) -> dict:
+    before = np.asarray(before, dtype=np.float64)
+    after = np.asarray(after, dtype=np.float64)
+    base, current = median(before), median(after)
+    return {
+        "cell_key": key,
+        "metric": metric,
+        "base": base,
+        "current": current,
+        "change": relative_change(base, current),
+        "p_value": mann_whitney(after, before),
+        "_equal": _all_equal(before, after),
+        "_floor": _mann_whitney_floor(np.sum(~np.isnan(before)), np.sum(~np.isnan(after))),
+    }
+
+
+def _all_equal(before: np.ndarray, after: np.ndarray) -> bool:
+    pooled = np.concatenate([before, after])
+    pooled = pooled[~np.isnan(pooled)]
+    return pooled.size > 0 and bool(np.all(pooled == pooled[0]))
+
+
+def _time_rows(base: pd.DataFrame, current: pd.DataFrame) -> list[dict]:
+    """Per optimizer: time per step net of the grid-wide drift, paired by cell; and the drift."""
+    per_cell = [_time_per_step(frame) for frame in (base, current)]
+    both = pd.concat(per_cell, axis=1, keys=["base", "current"], join="inner").dropna()
+    if both.empty:
+        return []
+    log_ratio = np.log(both["current"] / both["base"])
+    drift = float(np.median(log_ratio))
+    optimizer = base.drop_duplicates("cell_key").set_index("cell_key")["optimizer"]
+    rows = [
+        {
+            "problem": "*",
+            "optimizer": "*",
+            "config": f"all {len(both)} cells: machine-wide drift, not attributed",
+            "cell_key": "",
+            "metric": "time_per_step",
+            "base": float(both["base"].median()),
+            "current": float(both["current"].median()),
+            "change": float(np.expm1(drift)),
+            "p_value": np.nan,  # load, clock and thermal state move every cell together
+            "_equal": False,
+        }
+    ]
+    for name, net in (log_ratio - drift).groupby(optimizer.reindex(both.index), sort=True):
+        cells = both.loc[net.index]
+        rows.append(
+            {
+                "problem": "*",
+                "optimizer": name,
+                "config": f"{len(net)} cells, net of the drift",
+                "cell_key": "",
+                "metric": "time_per_step",
+                "base": float(cells["base"].median()),
+                "current": float(cells["current"].median()),
+                "change": float(np.expm1(np.median(net))),
+                "p_value": wilcoxon(net.to_numpy()),
+                "_equal": bool(np.all(net == 0)),
+                "_floor": 2.0 ** (1 - np.count_nonzero(net)),  # exact signed-rank minimum
+            }
+        )
+    return rows
+
+
+def _time_per_step(runs: pd.DataFrame) -> pd.Series:
+    """Cell key -> median over its runs of opt_time / steps_done, for cells all ``done``."""
+    done = runs.groupby("cell_key")["status"].agg(lambda s: bool((s == "done").all()))
+    runs = runs[runs["cell_key"].map(done) & (runs["steps_done"] > 0) & (runs["opt_time"] > 0)]
+    seconds = runs["opt_time"] / runs["steps_done"]
+    return seconds.groupby(runs["cell_key"]).median()
+
+
+def _adjust(table: pd.DataFrame, alpha: float) -> list[str]:
+    """Holm-adjust each family in place; a note for each family that cannot reach alpha."""
+    equal = table.pop("_equal").fillna(False).astype(bool)
+    floor = table.pop("_floor").astype("float64")
+    table["p_holm"] = np.nan
+    notes = []
+    for family in FAMILIES:
+        in_family = table["metric"].str.startswith(family)
+        members = in_family & ~equal & table["p_value"].notna()
+        table.loc[members, "p_holm"] = holm(table.loc[members, "p_value"].to_numpy())
+        table.loc[in_family & equal, "p_holm"] = 1.0
+        size = int(members.sum())
+        smallest = floor[members].min() if size else np.nan
+        if size and smallest * size >= alpha:
+            notes.append(
+                f"{family.removesuffix('_to')}: the smallest p-value these sample sizes allow is "
+                f"{smallest:.2g}, but Holm over {size} tests needs p < {alpha / size:.2g}, so no "
+                f"change in this family can be significant ({_REMEDY[family]})"
+            )
+    return notes
+
+
+def _mann_whitney_floor(n1: int, n2: int) -> float:
+    """The smallest two-sided Mann-Whitney p-value of samples of n1 and n2 without ties."""
+    return 1.0 if n1 == 0 or n2 == 0 else min(1.0, 2.0 / math.comb(int(n1 + n2), int(n1)))
+
+
+def _verdicts(table: pd.DataFrame, threshold: float, alpha: float) -> pd.Series:
+    change = table["change"].astype("float64")
+    significant = table["p_holm"].astype("float64") < alpha
+    above, below = change > threshold, change < -threshold
+    verdict = np.select(
+        [above & significant, below & significant, above | below],
+        ["regression", "improvement", "changed"],
+        default="",
+    )
+    verdict = pd.Series(verdict, index=table.index, dtype=object)
+    errors = table["metric"] == "errors"
+    verdict[errors] = np.where(
+        table.loc[errors, "current"] > table.loc[errors, "base"], "regression", "improvement"
+    )
+    return verdict
+
+
+FORMATS = ("table", "md", "csv", "json")
+VERDICTS = ("regression", "improvement", "changed")
+_SHOWN = ["verdict", "problem", "optimizer", "config", "metric", "base", "current", "change",
+          "p_holm"]  # fmt: skip
+
+
+def format_comparison(
+    comparison: Comparison,
+    fmt: str = "table",
+    *,
+    show_all: bool = False,
+    base: str = "base",
+    current: str = "current",
+) -> str:
+    """Render a comparison for the terminal (``table``), a pull request (``md``) or tools.
+
+    ``table`` and ``md`` show the rows with a verdict (every row with ``show_all``), the notes
+    and a one-line count; ``csv`` is every row; ``json`` is an object with the settings, the
+    notes, the counts and every row (infinities as the strings ``"inf"`` and ``"-inf"``).
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    table = comparison.table
+    counts = {
+        v: int((table["verdict"] == v).sum()) for v in ("regression", "improvement", "changed")
+    }
+    if fmt == "csv":
+        return table.to_csv(index=False)
+    if fmt == "json":
+        records = [
+            {k: _json_value(v) for k, v in row.items()} for row in table.to_dict(orient="records")
+        ]
+        payload = {
+            "base": base,
+            "current": current,
+            "threshold": comparison.threshold,
+            "alpha": comparison.alpha,
+            "counts": counts,
+            "notes": comparison.notes,
+            "rows": records,
+        }
+        return json.dumps(payload, indent=2)
+    shown = table if show_all else table[table["verdict"] != ""]
+    rank = shown["verdict"].map({v: i for i, v in enumerate(VERDICTS)}).fillna(len(VERDICTS))
+    shown = shown.assign(_rank=rank).sort_values(["_rank", "problem", "optimizer", "metric"])
+    cells = [[_cell(column, row[column]) for column in _SHOWN] for _, row in shown.iterrows()]
+    title = (
+        f"{base} -> {current}: {table.loc[table['cell_key'] != '', 'cell_key'].nunique()} "
+        "cells compared, "
+        f"threshold {comparison.threshold:.0%}, alpha {comparison.alpha:g}"
+    )
+    summary = (
+        f"{counts['regression']} regressions, {counts['improvement']} improvements, "
+        f"{counts['changed']} changes above the threshold that are not significant"
+    )
+    lines = [title, *(f"note: {note}" for note in comparison.notes), ""]
+    if not cells:
+        lines.append(f"no change above {comparison.threshold:.0%}")
+    elif fmt == "md":
+        lines += ["| " + " | ".join(_SHOWN) + " |", "|" + "---|" * len(_SHOWN)]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
+    else:
+        widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(_SHOWN)]
+        for row in [_SHOWN, *cells]:
+            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    lines += ["", summary]
+    return "\n".join(lines)
+
+
+def _cell(column: str, value) -> str:
+    if column == "change":
+        return "" if pd.isna(value) else ("+inf" if value == np.inf else f"{value:+.1%}")
+    if isinstance(value, float | np.floating):
+        return "" if np.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+def _json_value(value):
+    if isinstance(value, float | np.floating):
+        if np.isnan(value):
+            return None
+        return float(value) if np.isfinite(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    return value
