@@ -6,11 +6,19 @@ shows can be tested without drawing it. Conventions shared by every function:
 - ``problem`` in the returned frames is a problem *label*: the registry name, followed by its
   parameters only when one store holds the same problem with several parameter sets
   (:func:`problem_labels`).
-- A diverged run's loss counts as ``+inf`` from its divergence step on, so medians and quartiles
-  over seeds are honest: when more than half of the seeds have diverged, the median is ``inf``.
-  Runs that errored or timed out have no value (NaN) and are left out.
+- A diverged run's loss counts as ``+inf`` from its divergence step on (its accuracy as 0, as
+  :mod:`bench.analysis` counts it), so medians and quartiles over seeds are honest: when more
+  than half of the seeds have diverged, the median is ``inf``. Runs that errored have no values;
+  a run cut short by its timeout counts for the steps it logged.
 - ``style(optimizer)`` gives every optimizer one colour, marker and line style, the same in every
   figure and every report.
+
+Data function -> figure: :func:`convergence_data` -> ``plot_convergence`` (x = step or time);
+:func:`accuracy_data` -> ``plot_accuracy``; :func:`sensitivity_data` (of
+``bench.analysis.lr_sensitivity``) -> ``plot_sensitivity``; :func:`robustness_data` (of
+``bench.analysis.robustness``) -> ``plot_robustness``; :func:`trajectory_data` ->
+``plot_trajectories``; :func:`profile_data` and :func:`ecdf_data` (of
+``bench.analysis.performance_profile`` and ``runtime_ecdf``) -> ``plot_profile``, ``plot_ecdf``.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -28,7 +37,6 @@ import pandas as pd
 import optimizers
 from bench.cell import Cell
 from bench.engine import build_problem_by_name, trace_params
-from bench.summary import config_label
 
 # Okabe & Ito's colour-blind-safe set without yellow (too pale on white) and black (kept for
 # annotations: optimum, start, reference lines), completed with Paul Tol's "muted" wine and olive.
@@ -43,9 +51,9 @@ PALETTE = (
     "#999933",  # olive (Tol muted)
 )
 LINESTYLES = ("-", "--", "-.", ":")
-# 13 filled markers (13 is prime to the 8 colours, so the triple repeats only after 104 styles).
-# "x" is not among them: it marks divergence in every figure.
-MARKERS = ("o", "s", "^", "D", "v", "P", "<", ">", "p", "h", "d", "8", "H")
+# One marker per built-in optimizer. Not among them: "x", which marks divergence in every
+# figure, and "+", the optimum of a trajectory plot.
+MARKERS = ("o", "s", "^", "D", "v", "P", "<", ">", "p", "h", "d", "8", "H", "*")
 DIVERGED_MARKER = "x"
 STYLE_SLOTS = len(PALETTE) * len(LINESTYLES)  # distinct (colour, line style) pairs
 LOG_SCALE_DECADES = 2.0  # a loss axis is logarithmic when its positive values span this many
@@ -67,7 +75,8 @@ class Style:
 @functools.cache
 def builtin_optimizers() -> tuple[str, ...]:
     """The sorted names of the optimizers shipped with optbench (plugins excluded)."""
-    return tuple(n for n in optimizers.names() if optimizers.get(n).__module__.startswith("optimizers."))
+    names = optimizers.names()
+    return tuple(n for n in names if optimizers.get(n).__module__.startswith("optimizers."))
 
 
 def style_index(optimizer: str) -> int:
@@ -98,7 +107,10 @@ def style(optimizer: str) -> Style:
 
 def optimizer_order(names: Iterable[str]) -> list[str]:
     """``names`` in a stable order: built-ins by their style slot, then plugins by name."""
-    return sorted(set(names), key=lambda n: (n not in builtin_optimizers(), style_index(n), n))
+    builtin = builtin_optimizers()
+    return sorted(
+        set(names), key=lambda n: (n not in builtin, builtin.index(n) if n in builtin else 0, n)
+    )
 
 
 # --- runs and cells --------------------------------------------------------------------------
@@ -173,14 +185,20 @@ def _keys(cells: Iterable[str] | pd.DataFrame) -> list[str]:
     return list(cells)
 
 
+def _as_cells(cells: Iterable[str] | pd.DataFrame) -> list[str] | pd.DataFrame:
+    """``cells`` in a form that can be read more than once."""
+    return cells if isinstance(cells, pd.DataFrame) else list(cells)
+
+
 def spans_decades(values: Iterable[float], decades: float = LOG_SCALE_DECADES) -> bool:
-    """Whether a log axis suits ``values``: their finite values are all positive and span at
-    least ``decades`` powers of ten."""
+    """Whether a log axis suits ``values``: none of their finite values is negative and the
+    positive ones span at least ``decades`` powers of ten (zeros fall off the bottom edge)."""
     v = np.asarray(list(values), dtype=np.float64)
     v = v[np.isfinite(v)]
-    if v.size == 0 or np.any(v <= 0):
+    if np.any(v < 0):
         return False
-    return bool(np.log10(v.max() / v.min()) >= decades)
+    v = v[v > 0]
+    return bool(v.size and np.log10(v.max() / v.min()) >= decades)
 
 
 # --- curves ----------------------------------------------------------------------------------
@@ -212,10 +230,21 @@ def quantiles(values: np.ndarray, qs: Iterable[float]) -> np.ndarray:
     return np.stack(out)
 
 
-def _run_table(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def _config_labels(runs: pd.DataFrame, cells: Iterable[str] | pd.DataFrame) -> dict[str, str]:
+    """Cell key -> readable configuration: the ``config`` column of ``cells`` when it has one
+    (``bench.analysis.tuned`` does), else ``bench.analysis.config_label`` of the cell's row."""
+    if isinstance(cells, pd.DataFrame) and "config" in cells:
+        return dict(zip(cells["cell_key"], cells["config"].fillna(""), strict=True))
+    from bench.analysis import config_label
+
+    first = runs[runs["cell_key"].isin(_keys(cells))].drop_duplicates("cell_key")
+    return {row["cell_key"]: config_label(row) for _, row in first.iterrows()}
+
+
+def _run_table(runs: pd.DataFrame, cells: Iterable[str] | pd.DataFrame) -> pd.DataFrame:
     columns = ["run_id", "cell_key", "seed", "problem", "optimizer", "status", "diverged_step"]
-    table = _labelled(runs)[runs["cell_key"].isin(keys)]
-    return table[columns].assign(label=runs.loc[table.index].apply(config_label, axis=1))
+    table = _labelled(runs)[runs["cell_key"].isin(_keys(cells))][columns]
+    return table.assign(label=table["cell_key"].map(_config_labels(runs, cells)))
 
 
 def curve_bands(
@@ -234,8 +263,8 @@ def curve_bands(
     cells
         Cell keys (or a frame with a ``cell_key`` column, such as ``bench.analysis.tuned``).
     metric
-        A curve column. For a ``*_loss`` metric a diverged run counts as ``inf`` from its
-        ``diverged_step`` on; for other metrics it counts as missing there.
+        A curve column. From its ``diverged_step`` on, a diverged run counts as ``inf`` for a
+        ``*_loss`` metric and as 0 for an accuracy (as :mod:`bench.analysis` counts it).
     x
         ``"step"``, ``"epoch"`` or ``"time"``; the x of a step is the median of the seeds' x
         there (steps and epochs agree across seeds, cumulative optimization time does not).
@@ -247,51 +276,54 @@ def curve_bands(
         (the configuration), ``step``, ``x``, ``median``, ``q25``, ``q75``, ``seeds`` (runs
         with a value there, diverged included) and ``diverged`` (runs diverged by then).
     """
+    cells = _as_cells(cells)
     if x not in ("step", "epoch", "time"):
         raise ValueError(f"x must be 'step', 'epoch' or 'time', got {x!r}")
-    keys = _keys(cells)
-    table = _run_table(runs, keys)
-    blown = np.inf if metric.endswith("loss") else np.nan
-    points = curves[curves["cell_key"].isin(keys)]
-    frames = []
-    for key, cell_runs in table.groupby("cell_key", sort=False):
-        cell_points = points[points["cell_key"] == key]
-        values = cell_points.pivot(index="step", columns="seed", values=metric)
-        xs = cell_points.pivot(index="step", columns="seed", values=x)
-        steps = values.index.to_numpy()
-        diverged = np.zeros(len(steps), dtype=np.int64)
-        for seed, status, at in cell_runs[["seed", "status", "diverged_step"]].itertuples(
-            index=False
-        ):
-            if status != "diverged" or pd.isna(at):
-                continue
-            if seed not in values:  # diverged before its first logged point
-                values[seed] = np.nan
-            values.loc[steps >= at, seed] = blown
-            diverged += steps >= at
-        median, q25, q75 = quantiles(values.to_numpy(), (0.5, 0.25, 0.75))
-        first = cell_runs.iloc[0]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "problem": first["problem"],
-                    "optimizer": first["optimizer"],
-                    "cell_key": key,
-                    "label": first["label"],
-                    "step": steps,
-                    "x": np.nanmedian(xs.to_numpy(), axis=1) if x != "step" else steps,
-                    "median": median,
-                    "q25": q25,
-                    "q75": q75,
-                    "seeds": values.notna().sum(axis=1).to_numpy(),
-                    "diverged": diverged,
-                }
-            )
-        )
-    if not frames:
-        return pd.DataFrame(columns=["problem", "optimizer", "cell_key", "label", "step", "x",
-                                     "median", "q25", "q75", "seeds", "diverged"])  # fmt: skip
-    return pd.concat(frames, ignore_index=True)
+    columns = ["problem", "optimizer", "cell_key", "label", "step", "x", "median", "q25", "q75",
+               "seeds", "diverged"]  # fmt: skip
+    table = _run_table(runs, cells)
+    points = curves[curves["cell_key"].isin(table["cell_key"])]
+    if points.empty:
+        return pd.DataFrame(columns=columns)
+    # One row per (cell, logged step), one column per seed: all cells in one array program.
+    by_point = points.set_index(["cell_key", "step", "seed"])
+    values = by_point[metric].unstack("seed")
+    cell_of = values.index.get_level_values("cell_key").to_numpy()
+    step_of = values.index.get_level_values("step").to_numpy()
+    # As bench.analysis counts them: a diverged loss is inf, a diverged accuracy 0.
+    blown = np.inf if metric.endswith("loss") else 0.0
+    diverged = np.zeros(len(values), dtype=np.int64)
+    gone = table[(table["status"] == "diverged") & table["diverged_step"].notna()]
+    for key, seed, at in gone[["cell_key", "seed", "diverged_step"]].itertuples(index=False):
+        after = (cell_of == key) & (step_of >= at)
+        if seed not in values:  # diverged before its first logged point
+            values[seed] = np.nan
+        values.loc[after, seed] = blown
+        diverged += after
+    median, q25, q75 = quantiles(values.to_numpy(), (0.5, 0.25, 0.75))
+    if x == "step":
+        xs = step_of.astype(np.float64)
+    else:
+        with warnings.catch_warnings():  # a step no seed logged has no x: NaN, quietly
+            warnings.simplefilter("ignore", RuntimeWarning)
+            xs = np.nanmedian(by_point[x].unstack("seed").to_numpy(), axis=1)
+    cell = table.drop_duplicates("cell_key").set_index("cell_key")
+    bands = pd.DataFrame(
+        {
+            "problem": cell["problem"].reindex(cell_of).to_numpy(),
+            "optimizer": cell["optimizer"].reindex(cell_of).to_numpy(),
+            "cell_key": cell_of,
+            "label": cell["label"].reindex(cell_of).to_numpy(),
+            "step": step_of,
+            "x": xs,
+            "median": median,
+            "q25": q25,
+            "q75": q75,
+            "seeds": values.notna().sum(axis=1).to_numpy(),
+            "diverged": diverged,
+        }
+    )
+    return bands[columns]
 
 
 def divergence_marks(
@@ -310,8 +342,8 @@ def divergence_marks(
         (its ``diverged_step``), ``x`` (the step, or the epoch or optimization time of the last
         point logged before it) and ``y`` (``metric`` there; NaN when the start already failed).
     """
-    keys = _keys(cells)
-    table = _run_table(runs, keys)
+    cells = _as_cells(cells)
+    table = _run_table(runs, cells)
     table = table[(table["status"] == "diverged") & table["diverged_step"].notna()]
     rows = []
     by_run = curves[curves["run_id"].isin(table["run_id"])].groupby("run_id")
@@ -363,6 +395,7 @@ def convergence_data(
         (problem -> whether its finite positive medians and quartiles span two decades or
         more), ``x`` and ``metric``.
     """
+    cells = _as_cells(cells)
     bands = curve_bands(curves, runs, cells, metric, x)
     marks = divergence_marks(curves, runs, cells, metric, x)
     log_y = {
@@ -373,10 +406,8 @@ def convergence_data(
     return {"bands": bands, "divergences": marks, "log_y": log_y, "x": x, "metric": metric}
 
 
-def accuracy_metric(curves: pd.DataFrame, problem: str | None = None) -> str | None:
+def accuracy_metric(curves: pd.DataFrame) -> str | None:
     """``test_accuracy`` when the curves have any, else ``train_accuracy``, else None."""
-    if problem is not None:
-        curves = curves[curves["problem"] == problem]
     for metric in ("test_accuracy", "train_accuracy"):
         if metric in curves and curves[metric].notna().any():
             return metric
@@ -391,8 +422,9 @@ def accuracy_data(
 ) -> dict[str, Any]:
     """The data of the accuracy figures: like :func:`convergence_data` for the classification
     problems among ``cells``, on ``test_accuracy`` (``train_accuracy`` where a problem has no
-    test set). Diverged runs leave the median (they count as missing, not as zero accuracy)
-    and are marked where they diverged."""
+    test set). A diverged run counts as accuracy 0 from its divergence on and is marked there.
+    """
+    cells = _as_cells(cells)
     keys = set(_keys(cells))
     parts, marks, metrics = [], [], {}
     for problem, group in _labelled(runs)[runs["cell_key"].isin(keys)].groupby("problem"):
@@ -402,14 +434,16 @@ def accuracy_data(
             continue
         metrics[problem] = metric
         cell_keys = group["cell_key"].unique()
+        if isinstance(cells, pd.DataFrame):  # keep its configuration labels
+            cell_keys = cells[cells["cell_key"].isin(cell_keys)]
         parts.append(curve_bands(curves, runs, cell_keys, metric, x).assign(metric=metric))
         marks.append(divergence_marks(curves, runs, cell_keys, metric, x))
-    empty = curve_bands(curves, runs, [], "test_accuracy", x)
+    if not parts:
+        parts = [curve_bands(curves, runs, [], "test_accuracy", x)]
+        marks = [divergence_marks(curves, runs, [])]
     return {
-        "bands": pd.concat(parts, ignore_index=True) if parts else empty,
-        "divergences": pd.concat(marks, ignore_index=True) if marks else divergence_marks(
-            curves, runs, []
-        ),
+        "bands": pd.concat(parts, ignore_index=True),
+        "divergences": pd.concat(marks, ignore_index=True),
         "metric": metrics,
         "x": x,
     }
@@ -417,195 +451,147 @@ def accuracy_data(
 
 # --- learning-rate sensitivity and robustness ------------------------------------------------
 
-_CONFIG = ("problem", "problem_params", "optimizer", "initializer", "clip", "clip_params",
-           "schedule", "schedule_params", "regularizer", "regularizer_params", "batch_size",
-           "steps")  # fmt: skip
-_AXES = {"clip": ("clip", "clip_params"), "initializer": ("initializer",),
-         "schedule": ("schedule", "schedule_params"),
-         "regularizer": ("regularizer", "regularizer_params")}  # fmt: skip
+
+def _with_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """An analysis frame with ``problem`` turned into the problem label."""
+    if "problem_params" not in frame:
+        return frame.copy()
+    return frame.assign(problem=problem_labels(frame))
 
 
-def _signature(runs: pd.DataFrame, free: tuple[str, ...]) -> pd.Series:
-    """Each row's configuration as text, leaving out the ``free`` columns (``lr`` may be one)."""
-    columns = [c for c in (*_CONFIG, "lr") if c not in free]
-    # The lr also sits in optimizer_params: compare the other hyperparameters only.
-    others = [
-        json.dumps({k: v for k, v in _json(p).items() if k != "lr"}, sort_keys=True)
-        for p in runs["optimizer_params"]
-    ]
-    rows = runs[columns].itertuples(index=False)
-    text = ["|".join(map(str, (*row, other))) for row, other in zip(rows, others, strict=True)]
-    return pd.Series(text, index=runs.index)
-
-
-def _around_tuned(
-    runs: pd.DataFrame, cells: Iterable[str] | pd.DataFrame | None, free: tuple[str, ...]
-) -> pd.DataFrame:
-    """The runs that share each tuned cell's configuration except the ``free`` columns."""
-    if cells is None:
-        return runs
-    keys = set(_keys(cells))
-    signature = _signature(runs, free)
-    wanted = set(signature[runs["cell_key"].isin(keys)])
-    return runs[signature.isin(wanted)]
-
-
-def final_losses(runs: pd.DataFrame, metric: str = "final_train_loss") -> pd.Series:
-    """``metric`` per run, ``inf`` for diverged runs and NaN for errors and timeouts."""
-    loss = runs[metric].astype("float64")
-    loss = loss.where(runs["status"] != "diverged", np.inf)
-    return loss.where(runs["status"].isin(("done", "diverged")))
-
-
-def sensitivity_data(
-    runs: pd.DataFrame,
-    cells: Iterable[str] | pd.DataFrame | None = None,
-    metric: str = "final_train_loss",
-) -> dict[str, pd.DataFrame]:
+def sensitivity_data(sensitivity: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The data of the learning-rate sensitivity figure (DeepOBS style).
 
     Parameters
     ----------
-    runs
-        The runs frame.
-    cells
-        The tuned cells: each optimizer's curve then varies only the learning rate around its
-        tuned configuration. None pools every run of an optimizer at each lr.
-    metric
-        The final metric on the y axis.
+    sensitivity
+        ``bench.analysis.lr_sensitivity(runs)``: one row per non-error run of the cells that
+        differ from an optimizer's tuned cell only in lr, with ``problem``, ``problem_params``,
+        ``optimizer``, ``lr``, ``seed``, ``status`` and ``loss`` (``inf`` when diverged).
 
     Returns
     -------
     dict
-        ``points``: one row per run with ``problem``, ``optimizer``, ``lr``, ``seed``, ``loss``
-        (``inf`` when diverged) and ``diverged``; ``lines``: per (problem, optimizer, lr) the
-        ``median`` over those runs, ``runs`` and ``diverged_share``.
+        ``points``: one row per run with ``problem`` (label), ``optimizer``, ``lr``, ``seed``,
+        ``loss`` and ``diverged``; ``lines``: per (problem, optimizer, lr) the ``median`` loss
+        (``inf`` when most runs diverged), ``runs`` and ``diverged_share``. Both sorted by
+        problem, optimizer and lr.
     """
-    picked = _around_tuned(_labelled(runs), cells, ("lr",))
-    picked = picked[picked["lr"].notna()]
+    frame = _with_labels(sensitivity)
+    frame = frame[frame["lr"].notna() & frame["loss"].notna()]
     points = pd.DataFrame(
         {
-            "problem": picked["problem"],
-            "optimizer": picked["optimizer"],
-            "lr": picked["lr"].astype("float64"),
-            "seed": picked["seed"],
-            "loss": final_losses(picked, metric),
-            "diverged": picked["status"] == "diverged",
+            "problem": frame["problem"],
+            "optimizer": frame["optimizer"],
+            "lr": frame["lr"].astype("float64"),
+            "seed": frame["seed"],
+            "loss": frame["loss"].astype("float64"),
+            "diverged": (frame["status"] == "diverged") | np.isposinf(frame["loss"]),
         }
-    ).dropna(subset=["loss"])
-    points = points.sort_values(["problem", "optimizer", "lr", "seed"], ignore_index=True)
+    ).sort_values(["problem", "optimizer", "lr", "seed"], ignore_index=True)
     grouped = points.groupby(["problem", "optimizer", "lr"], sort=True)
     lines = grouped.agg(runs=("loss", "size"), diverged_share=("diverged", "mean"))
     lines.insert(0, "median", grouped["loss"].agg(lambda s: quantiles(s.to_numpy(), [0.5])[0]))
     return {"points": points, "lines": lines.reset_index()}
 
 
-def axis_value(runs: pd.DataFrame, axis: str) -> pd.Series:
-    """A label per row for the configuration axis ``axis``: ``none``, ``global_norm(max_norm=1)``,
-    ``xavier_uniform``, ``default`` (no initializer: the problem's own)."""
-    columns = _AXES[axis]
-    names = runs[columns[0]]
-    if len(columns) == 1:
-        return names.where(names.notna(), "default").astype(str)
-    params = runs[columns[1]]
-
-    def label(name: str, text: str) -> str:
-        args = ",".join(
-            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in _json(text).items()
-        )
-        return f"{name}({args})" if args else name
-
-    return pd.Series([label(n, p) for n, p in zip(names, params, strict=True)], index=runs.index)
-
-
-def robustness_data(
-    runs: pd.DataFrame,
-    axis: str,
-    cells: Iterable[str] | pd.DataFrame | None = None,
-    metric: str = "final_train_loss",
-) -> pd.DataFrame:
-    """The data of a robustness heatmap: optimizer x ``axis`` value, per problem.
+def robustness_data(robustness: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """The data of the robustness heatmaps: per problem, optimizer x axis-value matrices.
 
     Parameters
     ----------
-    runs
-        The runs frame.
-    axis
-        ``"clip"``, ``"initializer"``, ``"schedule"`` or ``"regularizer"``.
-    cells
-        The tuned cells: each optimizer's row then changes only ``axis`` from its tuned
-        configuration (lr included). None pools all runs with that axis value.
-    metric
-        The final metric whose median colours the cell.
+    robustness
+        ``bench.analysis.robustness(runs, axis)``: one row per (problem, optimizer, value) with
+        ``median`` (final loss, ``inf`` when most runs diverged), ``divergence`` (share) and
+        ``n_seeds``.
 
     Returns
     -------
-    pandas.DataFrame
-        One row per (problem, optimizer, value): ``median`` (``inf`` when most runs diverged),
-        ``diverged_share``, ``runs`` (finished runs counted; errors are left out).
+    dict
+        Problem label -> ``{"axis", "rows" (optimizers), "columns" (values, the default
+        first), "median", "divergence", "n_seeds"}``, the last three arrays of shape
+        ``(len(rows), len(columns))`` with NaN where the grid has no such cell.
     """
-    if axis not in _AXES:
-        raise ValueError(f"axis must be one of {sorted(_AXES)}, got {axis!r}")
-    picked = _around_tuned(_labelled(runs), cells, _AXES[axis])
-    frame = pd.DataFrame(
-        {
-            "problem": picked["problem"],
-            "optimizer": picked["optimizer"],
-            "value": axis_value(picked, axis),
-            "loss": final_losses(picked, metric),
-            "diverged": picked["status"] == "diverged",
+    frame = _with_labels(robustness)
+    result = {}
+    for problem, table in frame.groupby("problem", sort=True):
+        rows = optimizer_order(table["optimizer"])
+        columns = sorted(set(table["value"]), key=lambda v: (v not in ("none", "default"), v))
+
+        def matrix(column: str, table: pd.DataFrame = table, rows=rows, columns=columns):
+            wide = table.pivot_table(index="optimizer", columns="value", values=column,
+                                     aggfunc="first", dropna=False)  # fmt: skip
+            return wide.reindex(index=rows, columns=columns).to_numpy(dtype=np.float64)
+
+        result[problem] = {
+            "axis": table["axis"].iloc[0] if "axis" in table else None,
+            "rows": rows,
+            "columns": columns,
+            "median": matrix("median"),
+            "divergence": matrix("divergence"),
+            "n_seeds": matrix("n_seeds"),
         }
-    ).dropna(subset=["loss"])
-    grouped = frame.groupby(["problem", "optimizer", "value"], sort=True)
-    table = grouped.agg(runs=("loss", "size"), diverged_share=("diverged", "mean"))
-    table.insert(0, "median", grouped["loss"].agg(lambda s: quantiles(s.to_numpy(), [0.5])[0]))
-    return table.reset_index()
+    return result
 
 
 # --- rankings: passthrough with a stable order -----------------------------------------------
 
 
 def _ranked(frame: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
-    """``frame`` sorted by optimizer (best area under the step curve first), then ``x``."""
+    """``frame`` sorted by optimizer (highest mean of ``y`` first), then ``x``."""
     missing = {"optimizer", x, y} - set(frame.columns)
     if missing:
         raise ValueError(f"expected columns optimizer, {x}, {y}; missing {sorted(missing)}")
     frame = frame.sort_values(["optimizer", x], kind="stable")
 
-    def area(group: pd.DataFrame) -> float:
-        xs = group[x].to_numpy(dtype=np.float64)
-        ys = group[y].to_numpy(dtype=np.float64)
-        finite = np.isfinite(xs)
-        xs, ys = xs[finite], ys[finite]
-        return float(np.sum(np.diff(xs) * ys[:-1])) if xs.size > 1 else float(np.nansum(ys))
-
-    areas = {name: area(g) for name, g in frame.groupby("optimizer", sort=False)}
+    # The analysis evaluates every optimizer on the same grid of x, so the mean height is the
+    # area under the curve up to a common factor.
+    areas = frame.groupby("optimizer")[y].mean().to_dict()
     order = sorted(areas, key=lambda n: (-areas[n], n))
     rank = frame["optimizer"].map({name: i for i, name in enumerate(order)})
-    return frame.assign(_rank=rank).sort_values(["_rank", x], kind="stable").drop(
-        columns="_rank").reset_index(drop=True)  # fmt: skip
+    ranked = frame.assign(_rank=rank).sort_values(["_rank", x], kind="stable")
+    return ranked.drop(columns="_rank").reset_index(drop=True)
 
 
 def profile_data(profile: pd.DataFrame) -> pd.DataFrame:
-    """The Dolan–Moré performance profile (``bench.analysis.performance_profile``), unchanged,
-    ordered by optimizer (largest area under its curve first, so the legend reads as a ranking)
-    and then by ``tau``."""
+    """The Dolan–Moré performance profile (``bench.analysis.performance_profile``), its rows
+    unchanged, ordered by optimizer (largest area under its curve first, so the legend reads
+    as a ranking: the mean of rho over the shared taus), then by ``tau``."""
     return _ranked(profile, "tau", "rho")
 
 
+ECDF_MEASURES = ("budget_fraction", "seconds")
+
+
 def ecdf_data(ecdf: pd.DataFrame) -> pd.DataFrame:
-    """The runtime ECDF (``bench.analysis.runtime_ecdf``), unchanged, ordered like
-    :func:`profile_data` and then by ``x``."""
-    return _ranked(ecdf, "x", "fraction")
+    """The runtime ECDF (``bench.analysis.runtime_ecdf``), its rows unchanged, ordered like
+    :func:`profile_data`, then by cost (``budget_fraction`` or ``seconds``)."""
+    measure = next((m for m in ECDF_MEASURES if m in ecdf), ECDF_MEASURES[0])
+    return _ranked(ecdf, measure, "fraction")
 
 
 # --- trajectories on the 2-D test functions --------------------------------------------------
 
 
+# A problem or optimizer of a plugin that this process has not imported cannot be rebuilt.
+UNBUILDABLE = (ValueError, KeyError, TypeError, ImportError)
+
+
 def is_planar_function(problem: str, problem_params: str | dict) -> bool:
-    """Whether a problem is a 2-D test function (it has ``value`` and ``dim == 2``)."""
-    built = build_problem_by_name(problem, problem_params)
+    """Whether a problem is a 2-D test function (it has ``value`` and ``dim == 2``); False for
+    a problem that cannot be built here."""
+    try:
+        built = build_problem_by_name(problem, problem_params)
+    except UNBUILDABLE:
+        return False
     return hasattr(built, "value") and getattr(built, "dim", None) == 2
+
+
+def _trace(row: pd.Series) -> np.ndarray | None:
+    try:
+        return trace_params(cell_from_row(row), int(row["seed"]))
+    except UNBUILDABLE:  # a plugin optimizer that is not imported in this process
+        return None
 
 
 def trajectory_data(
@@ -613,7 +599,8 @@ def trajectory_data(
 ) -> dict[str, dict[str, Any]]:
     """The data of the trajectory figures: for each 2-D test function among ``cells``, the path of
     each optimizer's first seed (rerun with :func:`bench.engine.trace_params`) over a grid of
-    ``log10(f - optimum + eps)``.
+    ``log10(f - optimum + eps)``. Runs that errored are not rerun, nor are optimizers of
+    plugins this process has not imported.
 
     Returns
     -------
@@ -623,8 +610,9 @@ def trajectory_data(
         "y": (resolution,), "z": (resolution, resolution) log10 values, "eps": float}``.
         Problems that are not 2-D test functions are absent.
     """
+    cells = _as_cells(cells)
     keys = set(_keys(cells))
-    chosen = _labelled(runs)[runs["cell_key"].isin(keys)]
+    chosen = _labelled(runs)[runs["cell_key"].isin(keys) & (runs["status"] != "error")]
     chosen = chosen.sort_values(["cell_key", "seed"]).groupby("cell_key", sort=False).head(1)
     result = {}
     for problem, group in chosen.groupby("problem", sort=True):
@@ -632,11 +620,10 @@ def trajectory_data(
         if not is_planar_function(first["problem_name"], first["problem_params"]):
             continue
         function = build_problem_by_name(first["problem_name"], first["problem_params"])
-        paths = {
-            row["optimizer"]: trace_params(cell_from_row(row), int(row["seed"]))
-            for _, row in group.iterrows()
-        }
-        paths = {name: paths[name] for name in optimizer_order(paths)}
+        traced = {row["optimizer"]: _trace(row) for _, row in group.iterrows()}
+        paths = {name: traced[name] for name in optimizer_order(traced) if traced[name] is not None}
+        if not paths:
+            continue
         starts = {name: path[0] for name, path in paths.items()}
         optimum = float(function.optimum or 0.0)
         x, y = _window(function, paths)

@@ -1,0 +1,131 @@
+"""Smoke tests of the figures: each builds from a small real store with the expected axes, lines
+and legend entries, and saves as a PNG that decodes. The numbers are tested in test_plot_data."""
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.image import imread
+
+from bench import plot_data, plots
+from tests.bench.test_plot_data import build_store
+
+EXPECTED = {
+    ("overview", "performance_profile"),
+    ("overview", "runtime_ecdf"),
+    ("rosenbrock", "convergence_step"),
+    ("rosenbrock", "convergence_time"),
+    ("rosenbrock", "lr_sensitivity"),  # sgd ran two lrs
+    ("rosenbrock", "trajectories"),
+    ("xor", "convergence_step"),
+    ("xor", "convergence_time"),
+    ("xor", "accuracy"),
+    ("spirals", "convergence_step"),
+    ("spirals", "convergence_time"),
+    ("spirals", "accuracy"),
+    ("robustness", "clip_rosenbrock"),  # adam ran three clip strategies
+    ("robustness", "initializer_xor"),  # adam ran two initializers
+}
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    return build_store(tmp_path_factory.mktemp("plots") / "tiny.sqlite")
+
+
+@pytest.fixture(scope="module")
+def figures(stored):
+    runs, curves = stored
+    return {(section, name): fig for section, name, fig in plots.figures(runs, curves)}
+
+
+def legend_labels(fig):
+    return [text.get_text() for text in fig.legends[0].get_texts()]
+
+
+def test_the_backend_is_agg():
+    assert matplotlib.get_backend().lower() == "agg"
+
+
+def test_a_store_yields_every_figure_it_has_data_for(figures):
+    assert set(figures) == EXPECTED
+    assert all(isinstance(fig, Figure) for fig in figures.values())
+
+
+def test_convergence_has_one_line_per_optimizer_and_marks_divergence(figures):
+    fig = figures["rosenbrock", "convergence_step"]
+    (ax,) = fig.axes
+    labels = legend_labels(fig)
+    assert [label.split(" ")[0] for label in labels[:3]] == ["adam", "momentum", "sgd"]
+    assert labels[1] == "momentum (lr=1)"
+    assert labels[-1].startswith("run diverged")
+    markers = [line for line in ax.lines if line.get_marker() == plot_data.DIVERGED_MARKER]
+    assert len(markers) == 1 and len(markers[0].get_xdata()) == 3  # momentum: three seeds
+    assert (ax.get_yscale() == "log") == ("log scale" in ax.get_ylabel())
+    assert "time" in figures["rosenbrock", "convergence_time"].axes[0].get_xlabel()
+
+
+def test_sensitivity_trajectories_and_accuracy(figures):
+    sensitivity = figures["rosenbrock", "lr_sensitivity"]
+    ax = sensitivity.axes[0]
+    assert ax.get_xscale() == "log"
+    assert legend_labels(sensitivity) == ["adam", "momentum", "sgd", "diverged run"]
+    crosses = [line for line in ax.lines if line.get_marker() == plot_data.DIVERGED_MARKER]
+    assert sum(len(line.get_xdata()) for line in crosses) == 6  # sgd and momentum at lr=1
+    paths = figures["rosenbrock", "trajectories"]
+    assert len(paths.axes) == 2  # the map and its colour bar
+    assert legend_labels(paths) == ["adam", "momentum", "sgd", "start", "optimum (f = 0)"]
+    accuracy = figures["xor", "accuracy"].axes[0]
+    assert accuracy.get_ylim()[1] == pytest.approx(1.005)
+    assert "training accuracy" in accuracy.get_ylabel()  # xor has no test set
+
+
+def test_heatmaps_show_every_cell_with_its_divergence_share(figures):
+    fig = figures["robustness", "clip_rosenbrock"]
+    ax = fig.axes[0]
+    # adam, momentum, sgd x none, global_norm, value
+    assert ax.images[0].get_array().shape == (3, 3)
+    assert [t.get_text() for t in ax.get_xticklabels()][0] == "none"
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == 9 and texts.count("not run") == 4  # only adam ran clipping
+    assert texts[3].startswith("diverged")  # momentum without clipping
+    assert all("div." in t for t in texts if t != "not run")
+
+
+def test_profile_and_ecdf_draw_one_step_line_per_optimizer(figures):
+    for name in ("performance_profile", "runtime_ecdf"):
+        fig = figures["overview", name]
+        assert len(fig.axes[0].lines) == 3
+        assert sorted(legend_labels(fig)) == ["adam", "momentum", "sgd"]
+
+
+def test_every_figure_saves_as_a_png_about_900_pixels_wide(figures, tmp_path):
+    for (section, name), fig in figures.items():
+        path = tmp_path / plots.figure_filename(section, name)
+        plots.save(fig, path)
+        image = imread(path)
+        assert image.ndim == 3 and 850 <= image.shape[1] <= 950, (section, name, image.shape)
+        assert image.shape[0] > 200
+        assert not fig.axes  # released after saving
+
+
+def test_heatmap_texts_for_diverged_and_missing_cells():
+    heat = {
+        "beale": {
+            "axis": "initializer",
+            "rows": ["adam", "sgd"],
+            "columns": ["default", "zeros"],
+            "median": np.array([[0.1, np.inf], [np.nan, 1e-3]]),
+            "divergence": np.array([[0.0, 1.0], [np.nan, 0.2]]),
+            "n_seeds": np.array([[5, 5], [np.nan, 5]]),
+        }
+    }
+    texts = [t.get_text() for t in plots.plot_robustness(heat, "beale").axes[0].texts]
+    assert texts == ["0.1\n0% div.", "diverged\n100% div.", "not run", "0.001\n20% div."]
+
+
+def test_figure_filenames_are_safe():
+    assert plots.figure_filename("rosenbrock(dim=2)", "convergence_step") == (
+        "rosenbrock_dim=2_convergence_step.png"
+    )
+    assert plots.figure_filename("<script>/../x", "a b") == "script_.._x_a_b.png"
