@@ -20,6 +20,7 @@ COMMANDS = {
     "status": "bench.commands.status",
     "list": "bench.commands.listing",
     "demo": "bench.commands.demo",
+    "report": "bench.commands.report",
     "compare": "bench.commands.compare",
     "speed": "bench.commands.speed",
 }

@@ -1,0 +1,40 @@
+"""``optbench report``: the HTML and Markdown comparison report of a store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "write the comparison report (report.html, report.md and PNGs) of a store"
+DESCRIPTION = (
+    "Analyse every run of a store and write a self-contained report.html (figures embedded, "
+    "nothing fetched from the network) and a GitHub-friendly report.md with its PNGs, by "
+    "default into a folder named after the store (results/quick.sqlite -> results/quick/)."
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("store", help="a SQLite store written by optbench run")
+    parser.add_argument("-o", "--output", metavar="DIR", help="where to write (default: see above)")
+    parser.add_argument(
+        "--criterion",
+        choices=("final_train_loss", "test_loss"),
+        default="final_train_loss",
+        help="how each optimizer's configuration is tuned: median final training loss "
+        "(default) or median final test loss (classification problems)",
+    )
+
+
+def execute(args: argparse.Namespace) -> int:
+    from bench.cli import UsageError
+    from bench.report import write_report
+
+    if not Path(args.store).exists():
+        raise UsageError(f"{args.store}: no such store")
+    try:
+        html_path, md_path = write_report(args.store, args.output, args.criterion, progress=None)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    print(f"report: {html_path}\n        {md_path}", file=sys.stdout)
+    return 0

@@ -1,0 +1,389 @@
+"""The comparison report: one self-contained ``report.html`` and a GitHub-friendly ``report.md``.
+
+Sections: setup and protocol; the overall leaderboard (mean rank, performance profile, ECDF);
+one section per problem (leaderboard, convergence, sensitivity, trajectories, accuracy);
+robustness to clipping and initialization; divergence and errors; methodology notes. Every name
+that comes from a grid or a plugin is escaped before it reaches HTML or Markdown.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import html
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from bench import analysis
+from bench.plot_data import problem_labels
+
+CRITERIA = {"final_train_loss": "median final training loss", "test_loss": "median final test loss"}
+
+
+@dataclasses.dataclass
+class Block:
+    kind: str  # "text" (trusted markup-free prose), "table" (DataFrame), "figure" (file name)
+    content: object
+    caption: str = ""
+
+
+@dataclasses.dataclass
+class Section:
+    title: str
+    anchor: str
+    blocks: list[Block] = dataclasses.field(default_factory=list)
+
+    def text(self, value: str) -> None:
+        self.blocks.append(Block("text", value))
+
+    def table(self, frame: pd.DataFrame, caption: str = "") -> None:
+        self.blocks.append(Block("table", frame, caption))
+
+
+def _number(value: float, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float) and math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    return f"{value:.{digits}g}"
+
+
+def _span(low, high) -> str:
+    return f"{low}" if low == high else f"{low}–{high}"
+
+
+def _intervals(low: pd.Series, high: pd.Series) -> list[str]:
+    return [f"[{_number(a)}, {_number(b)}]" for a, b in zip(low, high, strict=True)]
+
+
+MARKS = {"best": " (best)", "*": " *"}
+
+
+def _percent(value: float) -> str:
+    return "–" if pd.isna(value) else f"{value:.0%}"
+
+
+def setup_section(runs: pd.DataFrame, experiments: pd.DataFrame, criterion: str) -> Section:
+    """Grid, seeds, budgets, machine, BLAS, versions and the tuning protocol."""
+    section = Section("1. Setup", "setup")
+    last = experiments.iloc[-1] if not experiments.empty else pd.Series(dtype=object)
+    blas = last.get("blas") or []
+    kernels = "; ".join(
+        f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')}), "
+        f"{b.get('num_threads')} threads"
+        for b in blas
+    )
+    seeds = runs.groupby("cell_key")["seed"].nunique()
+    budgets = runs.groupby("problem")["steps"].agg(["min", "max"])
+    budget_text = ", ".join(
+        f"{p}: {_span(int(r['min']), int(r['max']))}" for p, r in budgets.iterrows()
+    )
+    rows = [
+        ("grid", ", ".join(sorted(set(experiments["name"]))) if not experiments.empty else "–"),
+        ("runs", f"{len(runs)} in {runs['cell_key'].nunique()} configurations"),
+        ("seeds per configuration", _span(seeds.min(), seeds.max())),
+        ("step budget per problem", budget_text),
+        ("machine", f"{last.get('machine.platform', '–')}, "
+                    f"{last.get('machine.cpu_count', '–')} CPUs"),
+        ("BLAS", kernels or "–"),
+        ("versions", ", ".join(f"{c.removeprefix('version.')} {last[c]}" for c in last.index
+                                if c.startswith("version.") and pd.notna(last[c]))),
+        ("started", str(last.get("started_at", "–"))),
+    ]  # fmt: skip
+    section.table(pd.DataFrame(rows, columns=["", "value"]))
+    section.text(
+        f"Protocol: each optimizer is tuned per problem by {CRITERIA[criterion]} over its seeds, "
+        "choosing among every configuration the grid ran for it (learning rate and any other "
+        "axis). The tuned configuration is reported on the same seeds it was chosen on, so the "
+        "leaderboards show tuned, in-sample performance; rerun with more seeds to confirm a "
+        "close call. Diverged runs count as an infinite loss; runs that raised an error are "
+        "left out of every statistic and listed in section 5."
+    )
+    return section
+
+
+def overall_section(runs: pd.DataFrame, tuned: pd.DataFrame, board: pd.DataFrame) -> Section:
+    """Mean rank across problems, the winners, the profile and the ECDF."""
+    section = Section("2. Overall leaderboard", "overall")
+    ranks = analysis.ranks(tuned)
+    wide = ranks.pivot_table(index="optimizer", columns="problem", values="rank", aggfunc="first")
+    table = wide.assign(**{"mean rank": wide.mean(axis=1)}).sort_values("mean rank")
+    table = table[["mean rank", *wide.columns]].map(lambda v: _number(v, 3)).reset_index()
+    table.columns.name = None
+    section.table(table, "Rank of each optimizer at its tuned configuration (1 = best).")
+    verdicts = []
+    for (problem, _), group in board.groupby(["problem", "problem_params"], sort=True):
+        best = group[group["mark"] == "best"]
+        if best.empty:
+            continue
+        tied = group[(group["mark"] != "best") & ~group["significant"].fillna(False).astype(bool)]
+        verdicts.append(
+            {
+                "problem": problem,
+                "use": best["optimizer"].iloc[0],
+                "configuration": best["config"].iloc[0],
+                "median final loss": _number(best["median"].iloc[0]),
+                "not significantly worse": ", ".join(tied["optimizer"]) or "none",
+            }
+        )
+    if verdicts:
+        seeds = int(board["n_seeds"].max())
+        if seeds < 8:
+            section.text(
+                f"With {seeds} seeds per configuration a Holm-corrected test can rarely separate "
+                "two optimizers, so most differences below are not significant; the standard "
+                "preset (10 seeds) or more seeds give a confident choice."
+            )
+        section.table(
+            pd.DataFrame(verdicts),
+            "What to use: the best tuned optimizer per problem, and those a two-sided "
+            "Mann-Whitney U test (Holm-corrected, alpha 0.05) cannot tell apart from it.",
+        )
+    return section
+
+
+def problem_section(number: int, label: str, group: pd.DataFrame) -> Section:
+    """One problem's leaderboard table (its figures are attached by ``build_sections``)."""
+    section = Section(f"3.{number} {label}", f"problem.{number}")
+    target = group["target"].dropna()
+    table = pd.DataFrame(
+        {
+            "rank": group["rank"].map(lambda v: _number(v, 3)),
+            "optimizer": group["optimizer"] + group["mark"].map(MARKS).fillna(""),
+            "tuned configuration": group["config"],
+            "median final loss": group["median"].map(_number),
+            "IQR": _intervals(group["q1"], group["q3"]),
+            "95% CI": _intervals(group["ci_low"], group["ci_high"]),
+            "success": group["success"].map(_percent),
+            "diverged": group["divergence"].map(_percent),
+            "median steps": group["median_steps"].map(_number),
+            "ERT": group["ert"].map(_number),
+            "p (Holm)": group["p_holm"].map(lambda v: _number(v, 2)),
+        }
+    )  # fmt: skip
+    caption = (
+        f"Seeds: {int(group['n_seeds'].max())}. Success = the deepest target reached. "
+        "* = significantly worse than the best (Mann-Whitney U, Holm, alpha 0.05)."
+    )
+    if not target.empty:
+        caption += f" Median steps and ERT (COCO) are to the target {_number(target.iloc[0])}."
+    section.table(table, caption)
+    return section
+
+
+def failures_section(runs: pd.DataFrame) -> Section:
+    """Divergence shares and error messages."""
+    section = Section("5. Divergence and errors", "failures")
+    counts = (
+        runs.assign(
+            diverged=runs["status"].eq("diverged"),
+            error=runs["status"].eq("error"),
+            timeout=runs["status"].eq("timeout"),
+        )
+        .groupby(["problem", "optimizer"])[["diverged", "error", "timeout"]]
+        .sum()
+    )
+    counts = counts[(counts > 0).any(axis=1)].reset_index()
+    if counts.empty:
+        section.text("No run diverged, raised an error or timed out.")
+    else:
+        section.table(
+            counts,
+            "Runs per (problem, optimizer) that did not finish normally, over all configurations.",
+        )
+    errors = runs[runs["status"].eq("error") & runs["error"].notna()]
+    if not errors.empty:
+        last_line = errors["error"].map(lambda text: str(text).strip().splitlines()[-1])
+        messages = (
+            errors.assign(message=last_line)
+            .groupby(["problem", "optimizer", "message"])
+            .size()
+            .rename("runs")
+            .reset_index()
+        )
+        section.table(
+            messages, "Errors (the last line of each traceback; the full text is in the store)."
+        )
+    return section
+
+
+METHODOLOGY = [
+    "Every seed of a configuration runs in one vectorized array program; its random numbers "
+    "come from SeedSequence(grid seed, configuration hash, seed index), so results are "
+    "bit-identical across job counts, backends and orders.",
+    "Only optimization steps are timed (time.perf_counter); logging and evaluation are not.",
+    "A run diverges when its loss is non-finite or above 1e6 times its starting loss; it is "
+    "recorded with its step and counts as an infinite loss.",
+    "Targets come from each problem's ladder and are checked at the logged points (every "
+    "log_every steps), so steps-to-target has that resolution. ERT (COCO) = steps spent by all "
+    "runs, failures included, divided by the number of successes.",
+    "The performance profile (Dolan-Moré) is over (problem, target) pairs on median "
+    "steps-to-target at each optimizer's tuned configuration; a median miss counts as never. "
+    "The ECDF counts (problem, target, seed) triples reached by a given fraction of the budget.",
+    "Confidence intervals are percentile bootstraps (scipy.stats.bootstrap); tests are "
+    "two-sided Mann-Whitney U (scipy.stats) with Holm correction per problem.",
+]
+
+
+def build_sections(runs, experiments, figure_files, criterion) -> list[Section]:
+    """All sections, with ``figure_files`` ({(section, name): file}) attached where they belong.
+
+    ``runs`` carries the problem labels of :func:`bench.plot_data.problem_labels`, the names
+    the figures are filed under.
+    """
+    stats = analysis.cell_stats(runs)
+    tuned = analysis.tuned(stats, criterion)
+    board = analysis.leaderboard(runs, criterion=criterion, stats=stats)
+
+    def attach(section: Section, key: str) -> None:
+        for (where, name), file in figure_files.items():
+            if where == key:
+                section.blocks.append(Block("figure", file, name.replace("_", " ")))
+
+    sections = [setup_section(runs, experiments, criterion)]
+    overall = overall_section(runs, tuned, board)
+    attach(overall, "overview")
+    sections.append(overall)
+    sections.append(Section("3. Problems", "problems"))
+    for number, (label, group) in enumerate(board.groupby("problem", sort=True), start=1):
+        section = problem_section(number, label, group.sort_values("rank"))
+        attach(section, label)
+        sections.append(section)
+    robustness = Section("4. Robustness to clipping and initialization", "robustness")
+    attach(robustness, "robustness")
+    if len(robustness.blocks) == 0:
+        robustness.text(
+            "This grid varied neither the clipping strategy nor the initializer for any "
+            "problem; run the `full` preset (or a grid with those axes) to see heatmaps."
+        )
+    sections.append(robustness)
+    sections.append(failures_section(runs))
+    notes = Section("6. Methodology notes", "methodology")
+    for line in METHODOLOGY:
+        notes.text(line)
+    sections.append(notes)
+    return sections
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1000px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.7em}h2{margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+table{border-collapse:collapse;margin:.8em 0;font-size:.86em}
+th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
+th{background:#f4f4f4}figure{margin:1em 0}img{max-width:100%;height:auto}
+figcaption,.caption{color:#555;font-size:.88em}nav a{margin-right:1em}
+"""
+# Lets a headless browser (and a curious reader's console) confirm every figure decoded.
+DECODE_CHECK = (
+    "<script>window.addEventListener('load',function(){var i=Array.from(document.images);"
+    "document.body.setAttribute('data-images-decoded',i.filter(function(x){return x.complete&&"
+    "x.naturalWidth>0}).length+'/'+i.length)});</script>"
+)
+
+
+def render_html(title: str, sections: list[Section], out_dir: Path) -> str:
+    """One self-contained page: CSS inline, figures as data: URIs, no network access."""
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{esc(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{esc(title)}</h1><nav>",
+        *(f"<a href='#{s.anchor}'>{esc(s.title)}</a>" for s in sections if "." not in s.anchor),
+        "</nav>",
+    ]
+    for section in sections:
+        parts.append(f"<h2 id='{section.anchor}'>{esc(section.title)}</h2>")
+        for block in section.blocks:
+            if block.kind == "text":
+                parts.append(f"<p>{esc(str(block.content))}</p>")
+            elif block.kind == "table":
+                frame = block.content
+                parts.append(frame.to_html(index=False, escape=True, border=0, na_rep="–"))
+                if block.caption:
+                    parts.append(f"<p class='caption'>{esc(block.caption)}</p>")
+            else:
+                data = base64.b64encode((out_dir / block.content).read_bytes()).decode()
+                parts.append(
+                    f"<figure><img alt='{esc(block.caption)}' src='data:image/png;base64,{data}'>"
+                    f"<figcaption>{esc(block.caption)}</figcaption></figure>"
+                )
+    parts.append(DECODE_CHECK + "</body></html>")
+    return "\n".join(parts)
+
+
+def _md_escape(value: object) -> str:
+    text = html.escape(str(value), quote=False)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A GitHub table; every cell escaped (no raw HTML from grid names reaches the page)."""
+    header = "| " + " | ".join(_md_escape(c) for c in frame.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    rows = ["| " + " | ".join(_md_escape("–" if pd.isna(v) else v) for v in row) + " |"
+            for row in frame.itertuples(index=False)]  # fmt: skip
+    return "\n".join([header, rule, *rows])
+
+
+def render_markdown(title: str, sections: list[Section]) -> str:
+    """The same report for GitHub: tables in Markdown, figures as links to the PNGs beside it."""
+    lines = [f"# {_md_escape(title)}", ""]
+    for section in sections:
+        lines += [f"## {_md_escape(section.title)}", ""]
+        for block in section.blocks:
+            if block.kind == "text":
+                lines += [_md_escape(block.content), ""]
+            elif block.kind == "table":
+                lines += [markdown_table(block.content), ""]
+                if block.caption:
+                    lines += [f"*{_md_escape(block.caption)}*", ""]
+            else:
+                lines += [f"![{_md_escape(block.caption)}]({block.content})", ""]
+    return "\n".join(lines)
+
+
+def default_output(store: Path) -> Path:
+    """``results/quick.sqlite`` -> ``results/quick/``."""
+    return store.with_suffix("")
+
+
+def write_report(
+    store: str | Path,
+    out_dir: str | Path | None = None,
+    criterion: str = "final_train_loss",
+    progress=None,
+) -> tuple[Path, Path]:
+    """Write ``report.html``, ``report.md`` and the PNGs into ``out_dir``; return the two paths."""
+    from bench import plots
+    from bench.store import Store
+
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion {criterion!r} is not one of {', '.join(CRITERIA)}")
+    store = Path(store)
+    out_dir = Path(out_dir) if out_dir is not None else default_output(store)
+    with Store(store, create=False, readonly=True) as db:
+        runs, curves, experiments = db.runs(), db.curves(), db.experiments()
+    if runs.empty:
+        raise ValueError(f"{store}: the store holds no runs yet; run a grid first")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    labelled = runs.assign(problem=problem_labels(runs))
+    figure_files = {}
+    for section, name, figure in plots.figures(runs, curves, criterion=criterion):
+        file = plots.figure_filename(section, name)
+        plots.save(figure, out_dir / file)
+        figure_files[(section, name)] = file
+        if progress is not None:
+            progress(file)
+    title = (
+        "optbench report: " + ", ".join(sorted(set(experiments["name"])))
+        if not experiments.empty
+        else "optbench report"
+    )
+    sections = build_sections(labelled, experiments, figure_files, criterion)
+    html_path, md_path = out_dir / "report.html", out_dir / "report.md"
+    html_path.write_text(render_html(title, sections, out_dir), encoding="utf-8")
+    md_path.write_text(render_markdown(title, sections), encoding="utf-8")
+    return html_path, md_path

@@ -1,0 +1,140 @@
+"""The report: every section from a small real grid, escaped grid names, and a real browser."""
+
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+
+PLUGIN = """
+import dataclasses
+import numpy as np
+import optimizers
+
+@optimizers.register("<script>alert(1)</script>")
+@dataclasses.dataclass(frozen=True)
+class Sneaky(optimizers.Optimizer):
+    lr: float = 0.01
+    def init(self, params):
+        return None
+    def step(self, params, grads, state, lr=None):
+        for p, g in zip(params, grads):
+            p -= (self.lr if lr is None else lr) * g
+"""
+
+GRID = """\
+name = "report-test"
+seeds = 3
+steps = 80
+log_every = 10
+plugins = ["sneaky_plugin"]
+
+[[problems]]
+name = "rosenbrock"
+start_noise = 0.1
+
+[[problems]]
+name = "xor"
+
+[[optimizers]]
+name = "adam"
+lr = [0.01, 0.1]
+
+[[optimizers]]
+name = "sgd"
+lr = [0.001, 1.0]
+
+[[optimizers]]
+name = "<script>alert(1)</script>"
+lr = 0.001
+
+[[clipping]]
+name = "none"
+
+[[clipping]]
+name = "global_norm"
+max_norm = 1.0
+"""
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    (folder / "sneaky_plugin.py").write_text(PLUGIN)
+    (folder / "grid.toml").write_text(GRID)
+    store = folder / "grid.sqlite"
+    assert main(["run", str(folder / "grid.toml"), "--store", str(store), "--jobs", "1"]) == 0
+    assert main(["report", str(store), "-o", str(folder / "out")]) == 0
+    return folder / "out"
+
+
+def test_html_has_every_section_and_embeds_every_figure(report):
+    page = (report / "report.html").read_text()
+    for anchor in ("setup", "overall", "problems", "problem.1", "problem.2", "robustness",
+                   "failures", "methodology"):  # fmt: skip
+        assert f"id='{anchor}'" in page, anchor
+    images = re.findall(r"<img [^>]*src='([^']*)'", page)
+    pngs = sorted(report.glob("*.png"))
+    assert len(images) == len(pngs) >= 8
+    assert all(src.startswith("data:image/png;base64,") for src in images)
+    assert "http://" not in page and "https://" not in page  # nothing fetched from the network
+    for name in ("convergence_step", "convergence_time", "lr_sensitivity", "trajectories",
+                 "accuracy", "performance_profile", "runtime_ecdf", "clip_"):  # fmt: skip
+        assert any(name in png.name for png in pngs), name
+
+
+def test_markdown_links_the_pngs_written_beside_it(report):
+    text = (report / "report.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert links and all((report / link).is_file() for link in links)
+    assert "## 5. Divergence and errors" in text
+
+
+def test_grid_names_reach_html_and_markdown_escaped(report):
+    page = (report / "report.html").read_text()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert" not in (report / "report.md").read_text()
+
+
+def test_a_diverging_configuration_is_listed_in_the_failures_section(report):
+    page = (report / "report.html").read_text()
+    failures = page.split("id='failures'")[1].split("id='methodology'")[0]
+    assert "sgd" in failures and "No run diverged" not in failures
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+)
+@pytest.mark.timeout(120)
+def test_headless_chromium_renders_the_page_with_every_image_decoded(report):
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update",
+             "--disable-sync"]  # fmt: skip
+    url = (report / "report.html").resolve().as_uri()
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run(
+            [CHROMIUM, *flags, f"--user-data-dir={profile}", "--virtual-time-budget=10000",
+             "--dump-dom", url],
+            capture_output=True, text=True, timeout=90,
+        )  # fmt: skip
+    images = len(list(report.glob("*.png")))
+    assert f'data-images-decoded="{images}/{images}"' in dom.stdout, dom.stderr[-2000:]
+    with tempfile.TemporaryDirectory() as profile:
+        shot = Path(profile) / "page.png"
+        subprocess.run(
+            [CHROMIUM, *flags, f"--user-data-dir={profile}", "--window-size=1100,2000",
+             f"--screenshot={shot}", url],
+            capture_output=True, timeout=90,
+        )  # fmt: skip
+        from matplotlib.image import imread
+
+        pixels = imread(shot)
+    assert pixels.shape[0] == 2000 and pixels.std() > 0.05  # a rendered page, not a blank one
