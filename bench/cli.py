@@ -29,7 +29,8 @@ EXIT_CODES = """\
 exit codes:
   0    everything ran (diverged runs are results, not failures)
   1    some runs ended in 'error' (tracebacks are in the store)
-  2    bad input: unknown name, out-of-range value, broken grid or store file
+  2    bad input: unknown name, out-of-range value, broken grid or store file; or a store
+       that is read-only, full, or in use by another run (cells stored before are kept)
   130  interrupted (Ctrl-C); finished cells are kept, rerun the same command to resume
 """
 

@@ -139,13 +139,14 @@ class _Loop:
                 self.last.setdefault(name, np.full(self.runs, np.nan))[ok] = values[ok]
         return loss
 
-    def run(self, on_step=None) -> str | None:
-        """Run the step budget; returns 'timeout' if the cell's wall-clock limit cut it short.
+    def run(self, on_step=None, deadline: float = math.inf) -> str | None:
+        """Run the step budget; returns 'timeout' if ``deadline`` (``time.monotonic``) passed.
 
-        ``on_step(t, params)``, if given, is called after every step (outside the timed part).
+        The deadline is checked between steps; ``bench.parallel`` kills a worker whose step
+        never returns. ``on_step(t, params)``, if given, is called after every step (outside
+        the timed part).
         """
         cell, problem, opt = self.cell, self.problem, self.optimizer
-        deadline = math.inf if cell.timeout is None else time.monotonic() + cell.timeout
         base_lr = opt.lr
         stochastic = is_stochastic(problem, cell.batch_size)
         batch = None
@@ -189,13 +190,17 @@ def trace_params(cell: Cell, seed: int | None = None) -> np.ndarray:
 
 
 def run_cell(cell: Cell, plugins: tuple[str, ...] = (), paths: tuple[str, ...] = ()) -> CellResult:
-    """Run every seed of ``cell`` and summarise each run; never raises."""
+    """Run every seed of ``cell`` and summarise each run; never raises.
+
+    The cell's ``timeout`` counts from here: importing plugins and building the problem count.
+    """
     started = time.perf_counter()
+    deadline = math.inf if cell.timeout is None else time.monotonic() + cell.timeout
     try:
         import_plugins(plugins, paths)
         with np.errstate(all="ignore"):  # diverging runs overflow quietly; they are recorded
             loop = _Loop(cell)
-            cut_short = loop.run()
+            cut_short = loop.run(deadline=deadline)
         return _result(cell, loop, cut_short, time.perf_counter() - started)
     except Exception:  # noqa: BLE001 - an exception inside a run is a result, not a crash
         return error_result(cell, traceback.format_exc(), time.perf_counter() - started)

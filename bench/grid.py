@@ -85,6 +85,10 @@ Errors
 
         grid.toml: optimizers[1].name: unknown optimizer 'adamm' (did you mean 'adam', ...?)
 
+    NaN is never a valid value. One entry may sweep at most ``spec.MAX_COMBINATIONS``
+    (100,000) combinations; a grid of more than ``MAX_CELLS`` cells is refused by
+    :meth:`GridSpec.cells` unless allowed (``optbench run --yes``; ``--dry-run`` shows the count).
+
 Plugins
     Each module in ``plugins`` (and in ``load_grid(..., plugins=)``, e.g. from the command
     line) is imported with :func:`importlib.import_module` before any name is checked; a module

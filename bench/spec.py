@@ -58,6 +58,9 @@ LIST_VALUED_SCHEDULE_KEYS = frozenset({"milestones"})
 REGULARIZER_EXTRAS = {"elastic_net": ("l1_ratio",)}
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _DUMMY_SHAPE = (1, 2, 2)  # one run of a 2x2 weight: enough for clipping and regularizers to check
+# One entry's sweep is built value by value to validate it: cap it so that validation stays quick
+# (the whole grid's cell count has its own limit, bench.grid.MAX_CELLS, lifted by --yes).
+MAX_COMBINATIONS = 100_000
 
 
 class GridError(Exception):
@@ -166,7 +169,7 @@ def _describe(value: Any) -> str:
 
 
 def _check_data(path: str, value: Any) -> None:
-    """Reject TOML values that are not hyperparameters: tables and dates."""
+    """Reject TOML values that are not hyperparameters: tables, dates and NaN."""
     if isinstance(value, list):
         for i, item in enumerate(value):
             _check_data(f"{path}[{i}]", item)
@@ -174,6 +177,8 @@ def _check_data(path: str, value: Any) -> None:
         raise InvalidKeyError(
             path, f"expected a number, string, boolean or list, got {_describe(value)}"
         )
+    elif isinstance(value, float) and math.isnan(value):
+        raise InvalidKeyError(path, "nan is not a valid value")
 
 
 def integer(path: str, value: Any, low: int) -> int:
@@ -274,6 +279,8 @@ class Combination:
         """An :class:`InvalidKeyError` at the key the error message names first (else the entry)."""
         message = one_line(error)
         detail = message.split(": ", 1)[-1]  # skip the owner ("adam: lr=...")
+        if not isinstance(error, ValueError | TypeError):  # a plugin's own error, or memory
+            message = f"{type(error).__name__}: {message}"
         found = []
         for key in dict.fromkeys([*self.kwargs, *self.known]):
             match = re.search(rf"(?<![\w.]){re.escape(key)}(?!\w)", detail)
@@ -301,6 +308,14 @@ def combinations(
     """
     list_valued = set(list_valued)
     axes = {key: sweep(f"{path}.{key}", value, key in list_valued) for key, value in params.items()}
+    total = math.prod(len(values) for values in axes.values())
+    if total > MAX_COMBINATIONS:
+        sizes = " x ".join(f"{len(v)} {k}" for k, v in axes.items() if len(v) > 1)
+        raise InvalidKeyError(
+            path,
+            f"sweeps {sizes} = {total:,} combinations, more than {MAX_COMBINATIONS:,} for one "
+            "entry; shrink the sweep",
+        )
     for values in itertools.product(*axes.values()):
         yield Combination(path, dict(zip(axes, values, strict=True)), axes, tuple(known))
 
@@ -336,7 +351,7 @@ def resolve_optimizers(entries: list[dict[str, Any]]) -> tuple[Option, ...]:
         for combo in combinations(path, params, list_valued):
             try:
                 optimizer = optimizers.create(name, **combo.kwargs)
-            except (ValueError, TypeError) as error:
+            except Exception as error:  # noqa: BLE001 - a plugin may raise anything
                 raise combo.blame(error) from None
             params_out = as_plain(
                 combo.path, f"{name}.hyperparameters()", optimizer.hyperparameters()
@@ -360,7 +375,7 @@ def resolve_clipping(entries: list[dict[str, Any]] | None) -> tuple[Option, ...]
             grads, weights = [np.zeros(_DUMMY_SHAPE)], [np.ones(_DUMMY_SHAPE)]
             try:
                 optimizers.clip(name, grads, params=weights, **combo.kwargs)
-            except (ValueError, TypeError) as error:
+            except Exception as error:  # noqa: BLE001 - a plugin may raise anything
                 raise combo.blame(error) from None
             resolved = {k: float(combo.kwargs.get(k, d)) for k, d in defaults.items()}
             options.append(Option(name, resolved))
@@ -385,7 +400,7 @@ def resolve_schedules(
             uses_steps = kwargs != combo.kwargs
             try:
                 built = optimizers.schedule(name, **kwargs)
-            except (ValueError, TypeError) as error:
+            except Exception as error:  # noqa: BLE001 - a plugin may raise anything
                 context = f" (with steps = {steps}, the budget of {used_by})" if uses_steps else ""
                 raise combo.blame(error, context) from None
             params_out = dataclasses.asdict(built) if dataclasses.is_dataclass(built) else kwargs
@@ -422,7 +437,7 @@ def resolve_regularizers(entries: list[dict[str, Any]] | None) -> tuple[Option, 
                 problems.regularize(
                     name, [np.ones(_DUMMY_SHAPE)], [np.zeros(_DUMMY_SHAPE)], **combo.kwargs
                 )
-            except (ValueError, TypeError) as error:
+            except Exception as error:  # noqa: BLE001 - a plugin may raise anything
                 raise combo.blame(error) from None
             resolved = {"strength": float(combo.kwargs["strength"])}
             for key in extras:
@@ -525,7 +540,7 @@ def resolve_problems(entries: list[dict[str, Any]], budget: Budget) -> tuple[Pro
             if cache_key not in built:
                 try:
                     built[cache_key] = problems.create(name, **combo.kwargs)
-                except (ValueError, TypeError) as error:
+                except Exception as error:  # noqa: BLE001 - a plugin may raise anything
                     raise combo.blame(error) from None
             problem = built[cache_key]
             config = as_plain(path, f"{name}.config()", problem.config())

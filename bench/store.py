@@ -2,7 +2,10 @@
 
 Only the parent process writes, one transaction per finished cell (:meth:`Store.write`), so a crash
 loses at most the cells in flight and never leaves part of a cell behind. A rerun of the same grid
-asks :meth:`Store.missing` which seeds are still to run; resuming is purely key-based.
+asks :meth:`Store.missing` which seeds are still to run; resuming is purely key-based. One process
+writes a store at a time: opening it for writing takes an advisory lock (``flock`` on
+``<store>.lock``, released by the kernel however the holder ends); a second writer gets a
+:class:`StoreError` at once. Readers take no lock (WAL lets them read while a run writes).
 
 Conventions, so readers need not guess:
 
@@ -31,6 +34,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no store lock
+    fcntl = None
 
 from bench import machine
 from bench.cell import CURVE_COLUMNS, STATUSES, Cell, CellResult
@@ -143,25 +151,31 @@ class Store:
     ------
     StoreError
         The file is not SQLite, is another program's database, has a newer schema, is read-only
-        while a write is needed, or does not exist while ``create`` is false. A store this call
-        was creating is removed again, with any parent directories it made.
+        while a write is needed, is being written by another process, or does not exist while
+        ``create`` is false. A store this call was creating is removed again, with any parent
+        directories it made.
     """
 
     def __init__(self, path: str | os.PathLike, *, create: bool = True, readonly: bool = False):
         self.path = Path(path)
         self.readonly = readonly
         self._experiment_id: int | None = None
-        existed = self.path.exists()
-        if not existed and (readonly or not create):
+        self._conn: sqlite3.Connection | None = None
+        self._lock: int | None = None
+        if not self.path.exists() and (readonly or not create):
             raise StoreError(f"{self.path}: no such store")
-        made = [] if existed else [p for p in reversed(self.path.parents) if not p.exists()]
+        made = [p for p in reversed(self.path.parents) if not p.exists()]
+        creating = False
         try:
             for directory in made:
                 directory.mkdir()
+            if not readonly:
+                self._lock = _lock(self.path)
+            creating = not self.path.exists()  # decided under the lock: no one else is creating
             self._conn = self._connect()
         except BaseException as exc:
-            if not existed:
-                _remove(self.path, made)
+            _undo(self.path, creating, self._lock, made)
+            self._lock = None
             if isinstance(exc, OSError):
                 raise StoreError(f"{self.path}: {_one_line(exc)}") from exc
             raise
@@ -169,7 +183,7 @@ class Store:
     def _connect(self) -> sqlite3.Connection:
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a directory, not a store file")
-        if not self.readonly and self.path.exists() and not os.access(self.path, os.W_OK):
+        if not self.readonly and self.path.exists() and not _writable(self.path):
             raise StoreError(f"{self.path}: read-only file, cannot write to it")
         uri = f"{self.path.resolve().as_uri()}?mode={'ro' if self.readonly else 'rwc'}"
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT, isolation_level=None)
@@ -219,8 +233,15 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        """Close the connection (idempotent); SQLite checkpoints the WAL on the last close."""
-        self._conn.close()
+        """Close the connection and release the write lock (idempotent).
+
+        SQLite checkpoints the WAL on the last close.
+        """
+        if self._conn is not None:
+            self._conn.close()
+        if self._lock is not None:
+            _unlock(self.path, self._lock)
+            self._lock = None
 
     def _require_writable(self) -> None:
         if self.readonly:
@@ -569,11 +590,75 @@ def _check_statuses(statuses: Collection[str]) -> None:
         raise ValueError(f"unknown statuses {sorted(unknown)}; known: {STATUSES}")
 
 
-def _remove(path: Path, made_dirs: list[Path]) -> None:
-    """Undo a store this process began creating: the file, its sidecars, the new directories."""
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        with contextlib.suppress(OSError):
-            os.remove(f"{path}{suffix}")
+def _writable(path: Path) -> bool:
+    """Whether we may write ``path``: permission, and a write bit (root ignores permissions, but
+    a store its owner made read-only, ``chmod a-w``, is meant to stay as it is)."""
+    return os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
+
+
+def _lock(path: Path) -> int | None:
+    """Take the store's write lock: ``flock`` on ``<store>.lock``, never waiting.
+
+    One process writes a store at a time; a second ``optbench run`` on the same store stops with
+    a StoreError naming the holder's process id. The kernel releases the lock when its holder
+    exits, however it exits, so a killed run never leaves a stale lock. The lock file holds the
+    holder's process id and is removed on close. (No locking where ``fcntl`` is missing.)
+
+    Returns
+    -------
+    int or None
+        The lock file's descriptor, for :func:`_unlock`.
+    """
+    if fcntl is None:  # pragma: no cover - Windows
+        return None
+    name = f"{path}.lock"
+    while True:
+        try:
+            fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create its lock file ({_one_line(exc)})") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise StoreError(
+                f"{path}: in use by another optbench run (process {holder}); wait for it to "
+                "finish, or give this run another --store"
+            ) from None
+        except OSError as exc:
+            os.close(fd)
+            raise StoreError(f"{path}: cannot lock it ({_one_line(exc)})") from exc
+        try:
+            current = os.stat(name)
+        except FileNotFoundError:
+            current = None
+        mine = os.fstat(fd)
+        if current is not None and (current.st_dev, current.st_ino) == (mine.st_dev, mine.st_ino):
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return fd
+        os.close(fd)  # its holder removed the file between our open and our lock: start over
+
+
+def _unlock(path: Path, fd: int | None) -> None:
+    """Release :func:`_lock`: remove the file while still holding it, then close it."""
+    if fd is None:  # pragma: no cover - Windows
+        return
+    with contextlib.suppress(OSError):
+        os.remove(f"{path}.lock")
+    os.close(fd)
+
+
+def _undo(path: Path, created: bool, lock: int | None, made_dirs: list[Path]) -> None:
+    """Undo a failed open: the store file if this process began creating it (with its
+    sidecars), the lock, then the directories it made."""
+    if created:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(OSError):
+                os.remove(f"{path}{suffix}")
+    if lock is not None:
+        _unlock(path, lock)
     for directory in reversed(made_dirs):
         with contextlib.suppress(OSError):
             directory.rmdir()

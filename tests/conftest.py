@@ -17,6 +17,7 @@ def isolated_registries(monkeypatch):
     monkeypatch.setattr(optimizers.base, "_REGISTRY", dict(optimizers.base._REGISTRY))
     monkeypatch.setattr(problems.base, "_REGISTRY", dict(problems.base._REGISTRY))
     before = set(sys.modules)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # grid folders added by plugins go away
     yield
     for name in set(sys.modules) - before:
         path = getattr(sys.modules[name], "__file__", None) or ""

@@ -59,6 +59,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--yes", action="store_true", help="allow grids above the cell-count safety limit"
     )
+    parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="do not write the report at the end (default: results/<grid>/report.html and .md)",
+    )
 
 
 def effective_jobs(jobs: int) -> int:
@@ -71,7 +76,7 @@ def execute(args: argparse.Namespace) -> int:
     from bench.estimate import cell_costs
     from bench.grid import MAX_CELLS, load_grid
     from bench.parallel import run_cells
-    from bench.store import Store
+    from bench.store import Store, StoreError
     from bench.summary import format_summary
 
     if args.jobs == 0 or args.jobs < -1:
@@ -79,8 +84,13 @@ def execute(args: argparse.Namespace) -> int:
     if args.backend == "dask" and not args.scheduler:
         raise UsageError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
     spec = load_grid(args.grid, plugins=tuple(args.plugin))
-    cells = spec.cells(max_cells=None if args.yes else MAX_CELLS)
     path = Path(args.store) if args.store else default_store(spec.name)
+    count, runs = spec.count()
+    if args.dry_run and count > MAX_CELLS and not args.yes:
+        print(f"{count:,} cells, {runs:,} runs in the grid")
+        print(f"more than the limit of {MAX_CELLS:,} cells: running it needs --yes")
+        return 0
+    cells = spec.cells(max_cells=None if args.yes else MAX_CELLS)
     if args.dry_run:
         return dry_run(cells, path, args)
     with Store(path) as store:
@@ -104,7 +114,13 @@ def execute(args: argparse.Namespace) -> int:
             )
             try:
                 for result in results:
-                    store.write(result, experiment)
+                    try:
+                        store.write(result, experiment)
+                    except StoreError as error:
+                        raise StoreError(
+                            f"{error}; the cells stored before it are kept: fix the cause, then "
+                            "rerun the same command to resume"
+                        ) from error
                     progress.update(result)
             finally:
                 results.close()
@@ -121,6 +137,11 @@ def execute(args: argparse.Namespace) -> int:
     )
     if errors:
         print(f"{errors} runs ended in error; tracebacks: the 'error' column of {path}")
+    if not args.no_report and len(runs):
+        from bench.report import write_report
+
+        html_path, md_path = write_report(path)
+        print(f"report: {html_path}\n        {md_path}")
     return 1 if errors else 0
 
 

@@ -186,8 +186,8 @@ def test_list_names_everything():
 SLOW_GRID = """\
 name = "slow"
 seeds = 2
-steps = 3000
-log_every = 500
+steps = 1000
+log_every = 250
 
 [[problems]]
 name = "spirals"

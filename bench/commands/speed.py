@@ -1,0 +1,101 @@
+"""``optbench speed``: run the speed suite (pytest-benchmark), save it, compare with a saved run."""
+
+from __future__ import annotations
+
+import sys
+
+HELP = "time the optimizers, problems and harness; save runs and catch slowdowns"
+DESCRIPTION = (
+    "Run the speed suite (tests/speed, pytest-benchmark): every optimizer's step at 10^3, 10^5 "
+    "and 10^6 float32 parameters and on 1,000 stacked 2-D runs, every problem's loss_and_grad, "
+    "one tiny engine cell and the store's writes. --save keeps the rounds in pytest-benchmark's "
+    "storage; --compare judges this run against a saved one the way asv does: a benchmark "
+    "regressed when its median time and its median ratio to a control memory copy measured "
+    "alongside it both grew by more than the threshold and Mann-Whitney U tests over the rounds "
+    "say so (p < 0.05). Exits 1 on a regression or a failed suite, 0 otherwise."
+)
+
+
+def configure(parser) -> None:
+    parser.add_argument("--save", metavar="NAME", help="save this run as NAME")
+    parser.add_argument(
+        "--compare",
+        metavar="NAME",
+        help="compare this run with the newest run saved as NAME (or a counter, or a JSON path)",
+    )
+    parser.add_argument(
+        "--threshold",
+        default="10%",
+        help="the slowdown that counts, e.g. 10%% or 0.1 (default 10%%)",
+    )
+    parser.add_argument(
+        "--storage",
+        default=".benchmarks",
+        metavar="DIR",
+        help="pytest-benchmark's storage folder (default .benchmarks, as pytest-benchmark's)",
+    )
+    parser.add_argument(
+        "-k", dest="keyword", metavar="EXPR", help="only benchmarks matching EXPR (pytest -k)"
+    )
+    parser.add_argument(
+        "--max-time",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="time budget per benchmark, shared by the processes (default 1.0)",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        metavar="N",
+        help="run the suite in N processes one after the other and pool their rounds, as asv "
+        "does (default 2)",
+    )
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first, so the optimizers and problems it registers are timed too",
+    )
+    parser.add_argument("--verbose", action="store_true", help="show pytest's own output and table")
+
+
+def execute(args) -> int:
+    from bench import speedtrack
+    from bench.cli import UsageError
+
+    try:
+        threshold = speedtrack.parse_threshold(args.threshold)
+        baseline_path = speedtrack.find_saved(args.storage, args.compare) if args.compare else None
+        baseline = speedtrack.load_run(baseline_path) if baseline_path else None
+    except speedtrack.SpeedError as error:
+        raise UsageError(str(error)) from None
+    if args.max_time <= 0 or args.processes < 1:
+        raise UsageError("--max-time must be positive and --processes at least 1")
+    print("running the speed suite (tests/speed)...", file=sys.stderr, flush=True)
+    try:
+        run = speedtrack.run_suite(
+            save=args.save,
+            storage=args.storage,
+            keyword=args.keyword,
+            plugins=tuple(args.plugin),
+            processes=args.processes,
+            max_time=args.max_time,
+            echo=args.verbose,
+        )
+    except speedtrack.SpeedError as error:
+        print(f"optbench speed: {error}", file=sys.stderr)
+        return 1
+    print(speedtrack.format_run(run))
+    if args.save:
+        print(f"\nsaved as {args.save!r} in {args.storage}")
+    if baseline is None:
+        return 0
+    if args.keyword:  # benchmarks left out by -k are not "gone"
+        baseline = {name: bench for name, bench in baseline.items() if name in run}
+    changes = speedtrack.compare(baseline, run, threshold)
+    print(f"\ncompared with {baseline_path}:")
+    print(speedtrack.format_changes(changes, threshold))
+    return 1 if any(c.verdict == "regression" for c in changes) else 0
