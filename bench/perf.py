@@ -237,8 +237,8 @@ def torch_mlp_epoch(prob, batches) -> Callable[[], None] | None:
         torch.nn.ReLU(),
         torch.nn.Linear(prob.sizes[1], prob.sizes[2]),
     )
-    X = torch.from_numpy(prob.X_train)
-    y = torch.from_numpy(prob.y_train)
+    X = torch.tensor(prob.X_train)  # a copy: the problem's arrays are read-only
+    y = torch.tensor(prob.y_train)
     index = [torch.from_numpy(b[0]) for b in batches]
 
     def epoch() -> None:

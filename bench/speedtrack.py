@@ -36,7 +36,8 @@ VERDICTS = ("regression", "improvement", "same", "new", "gone")
 
 
 class SpeedError(Exception):
-    """Bad input or a suite that could not run: the message is one line for the CLI."""
+    """Bad input (``optbench speed`` exits 2) or a suite that could not run (exits 1, showing the
+    end of pytest's output)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -335,13 +336,14 @@ def merge_documents(documents: Sequence[dict]) -> dict:
     others = [{b["fullname"]: b for b in doc["benchmarks"]} for doc in documents[1:]]
     for entry in merged["benchmarks"]:
         parts = [entry] + [o[entry["fullname"]] for o in others if entry["fullname"] in o]
+        counts = [len(part["stats"].get("data", [])) for part in parts]
         data = [x for part in parts for x in part["stats"].get("data", [])]
         control = [x for part in parts for x in (part.get("extra_info") or {}).get("control", [])]
         if control:
             entry["extra_info"]["control"] = control
         if data:
             entry["stats"].update(_summary(np.asarray(data)), data=data)
-            entry["extra_info"]["process_rounds"] = [len(p["stats"].get("data", [])) for p in parts]
+            entry["extra_info"]["process_rounds"] = counts
     return merged
 
 

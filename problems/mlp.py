@@ -116,29 +116,28 @@ def forward(params: Params, X: np.ndarray, activation: str) -> list[np.ndarray]:
 
 
 def _head(logits: np.ndarray, y: np.ndarray, loss: str, grad: bool):
-    """Per-sample losses ``(R, B)``, whether each sample is classified correctly, and optionally
-    the gradient of the per-sample losses with respect to the logits."""
+    """Per-sample losses ``(R, B)``, then either whether each sample is classified correctly
+    (``grad=False``) or the gradient of the per-sample losses with respect to the logits
+    (``grad=True``; training needs no accuracy, so it is not computed): the unused one is None."""
     if loss == "binary_cross_entropy":
         z = logits[..., 0]
         # softplus(z) - y z, with softplus(z) = log(1 + exp(z)) computed by logaddexp
         per_sample = np.logaddexp(0, z) - y * z
-        correct = (z > 0) == (y > 0.5)
         if not grad:
-            return per_sample, correct, None
+            return per_sample, (z > 0) == (y > 0.5), None
         probability = 0.5 * (1 + np.tanh(0.5 * z))
-        return per_sample, correct, (probability - y)[..., None]
+        return per_sample, None, (probability - y)[..., None]
     labels = np.broadcast_to(y, logits.shape[:-1])
+    runs, batch = labels.shape
+    rows, samples = np.arange(runs)[:, None], np.arange(batch)
     shifted = logits - logits.max(axis=-1, keepdims=True)
     log_norm = np.log(np.sum(np.exp(shifted), axis=-1))
-    picked = np.take_along_axis(shifted, labels[..., None], axis=-1)[..., 0]
-    per_sample = log_norm - picked
-    correct = logits.argmax(axis=-1) == labels
+    per_sample = log_norm - shifted[rows, samples, labels]
     if not grad:
-        return per_sample, correct, None
+        return per_sample, logits.argmax(axis=-1) == labels, None
     d_logits = np.exp(shifted - log_norm[..., None])  # softmax
-    runs, batch = labels.shape
-    d_logits[np.arange(runs)[:, None], np.arange(batch), labels] -= 1
-    return per_sample, correct, d_logits
+    d_logits[rows, samples, labels] -= 1
+    return per_sample, None, d_logits
 
 
 def loss_and_grad(

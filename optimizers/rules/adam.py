@@ -97,8 +97,12 @@ class Adam(_AdamBase):
         lr = self._lr(lr)
         state.step += 1
         beta1, beta2 = self.betas
-        step_size = lr / (1.0 - beta1**state.step)
         sqrt_bias_correction2 = math.sqrt(1.0 - beta2**state.step)
+        # Both bias corrections go into two scalars, which saves a pass over the arrays (Kingma &
+        # Ba 2015, end of section 2): gamma m_hat / (sqrt(v_hat) + eps)
+        #   = (gamma sqrt(1 - beta2^t) / (1 - beta1^t)) m / (sqrt(v) + eps sqrt(1 - beta2^t)).
+        step_size = lr * sqrt_bias_correction2 / (1.0 - beta1**state.step)
+        eps = self.eps * sqrt_bias_correction2
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             vmax = state.max_exp_avg_sq[i] if self.amsgrad else None
             blocked.apply(
@@ -107,18 +111,17 @@ class Adam(_AdamBase):
                 state.scratch[i],
                 lr=lr,
                 step_size=step_size,
-                sqrt_bias_correction2=sqrt_bias_correction2,
+                eps=eps,
             )
 
-    def update(self, p, g, m, v, vmax, decayed, work, *, lr, step_size, sqrt_bias_correction2):
+    def update(self, p, g, m, v, vmax, decayed, work, *, lr, step_size, eps):
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
         d = self._decayed_grad(p, g, lr, out=decayed)
         self._update_moments(d, m, v, work)
         if vmax is not None:
             v = np.maximum(vmax, v, out=vmax)
         np.sqrt(v, out=work)
-        work /= sqrt_bias_correction2
-        work += self.eps
+        work += eps
         np.divide(m, work, out=work)
         work *= -step_size
         p += work

@@ -64,7 +64,7 @@ class SGD(Optimizer):
             b = state.momentum_buffer[i] if self.momentum else None
             blocked.apply(self.update, (p, g, b), state.scratch[i], lr=lr, first=first)
 
-    def update(self, p, g, b, decayed, update, *, lr, first) -> None:
+    def update(self, p, g, b, decayed, change, *, lr, first) -> None:
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
         d = add_weight_decay(g, p, self.weight_decay, out=decayed)
         if b is not None:
@@ -73,18 +73,18 @@ class SGD(Optimizer):
             else:
                 b *= self.momentum
                 if self.dampening:
-                    np.multiply(d, 1.0 - self.dampening, out=update)
-                    b += update
+                    np.multiply(d, 1.0 - self.dampening, out=change)
+                    b += change
                 else:
                     b += d
             if self.nesterov:
-                np.multiply(b, self.momentum, out=update)
-                update += d
-                d = update
+                np.multiply(b, self.momentum, out=change)
+                change += d
+                d = change
             else:
                 d = b
-        np.multiply(d, -lr, out=update)
-        p += update
+        np.multiply(d, -lr, out=change)
+        p += change
 
 
 @register("momentum")

@@ -214,19 +214,19 @@ class Slowpoke(optimizers.Optimizer):
 
 
 def test_speed_flags_a_slowed_optimizer_and_passes_an_unchanged_one(tmp_path, monkeypatch, capsys):
-    """The plugin's step sleeps 1 ms; slowed, 3 ms. Sleep-bound steps keep the noise of a busy
+    """The plugin's step sleeps 5 ms; slowed, 15 ms. Sleep-bound steps keep the noise of a busy
     machine small next to the change; the threshold is 50% because a loaded machine wakes a
-    sleeper late, and that noise is not what this test is about."""
+    sleeper late (by a millisecond or more), and that noise is not what this test is about."""
     monkeypatch.chdir(tmp_path)  # `optbench speed` puts the current directory on the path
     plugin = tmp_path / "speedplug.py"
-    common = ["-k", "slowpoke-1e3", "--plugin", "speedplug", "--max-time", "0.05"]
+    common = ["-k", "slowpoke-1e3", "--plugin", "speedplug", "--max-time", "0.1"]
     common += ["--storage", str(tmp_path / ".benchmarks"), "--threshold", "50%"]
 
-    plugin.write_text(textwrap.dedent(PLUGIN.format(sleep=0.001)))
+    plugin.write_text(textwrap.dedent(PLUGIN.format(sleep=0.005)))
     assert main(["speed", "--save", "base", *common]) == 0
     assert "test_step[slowpoke-1e3]" in capsys.readouterr().out
 
-    plugin.write_text(textwrap.dedent(PLUGIN.format(sleep=0.003)))
+    plugin.write_text(textwrap.dedent(PLUGIN.format(sleep=0.015)))
     assert main(["speed", "--compare", "base", *common]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert any(
@@ -234,6 +234,6 @@ def test_speed_flags_a_slowed_optimizer_and_passes_an_unchanged_one(tmp_path, mo
     )
     assert lines[-1].startswith("1 regression")
 
-    plugin.write_text(textwrap.dedent(PLUGIN.format(sleep=0.001)))
+    plugin.write_text(textwrap.dedent(PLUGIN.format(sleep=0.005)))
     assert main(["speed", "--compare", "base", *common]) == 0
     assert "1 same" in capsys.readouterr().out
