@@ -18,6 +18,7 @@ import traceback
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 import optimizers
 import problems
@@ -175,6 +176,17 @@ class _Loop:
         return None
 
 
+def one_blas_thread():
+    """Run a cell's numerics on one BLAS thread, in the parent and in every worker alike.
+
+    OpenBLAS's multi-threaded matmuls round differently from its single-threaded ones (measured
+    here: an MNIST cell's losses differed by 2e-6 between 2 threads and 1), so without this the
+    same grid would give different bits at ``--jobs 1`` (in-process) and ``--jobs 2``. Jobs,
+    not BLAS threads, are optbench's unit of parallelism.
+    """
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def trace_params(cell: Cell, seed: int | None = None) -> np.ndarray:
     """The path of one run's parameters, shape (steps + 1, n): start included, flattened.
 
@@ -182,7 +194,7 @@ def trace_params(cell: Cell, seed: int | None = None) -> np.ndarray:
     belongs to the stored run. Meant for 2-D test functions' trajectory plots.
     """
     cell = cell.with_seeds((cell.seeds[0] if seed is None else seed,))
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), one_blas_thread():
         loop = _Loop(cell)
         path = [np.concatenate([p.ravel() for p in loop.params])]
         loop.run(lambda t, params: path.append(np.concatenate([p.ravel() for p in params])))
@@ -198,7 +210,8 @@ def run_cell(cell: Cell, plugins: tuple[str, ...] = (), paths: tuple[str, ...] =
     deadline = math.inf if cell.timeout is None else time.monotonic() + cell.timeout
     try:
         import_plugins(plugins, paths)
-        with np.errstate(all="ignore"):  # diverging runs overflow quietly; they are recorded
+        # diverging runs overflow quietly (they are recorded); one BLAS thread everywhere
+        with np.errstate(all="ignore"), one_blas_thread():
             loop = _Loop(cell)
             cut_short = loop.run(deadline=deadline)
         return _result(cell, loop, cut_short, time.perf_counter() - started)

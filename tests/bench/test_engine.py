@@ -156,3 +156,22 @@ def test_dask_local_cluster_gives_the_same_results_as_loky():
     assert dask.keys() == serial.keys()
     for key in serial:
         same_numbers(serial[key], dask[key])
+
+
+def test_blas_heavy_cells_are_bit_identical_in_process_and_in_workers():
+    """In-process (jobs=1) and worker (jobs=2) runs use the same single-threaded BLAS path."""
+    mnist = cell(
+        problem="mnist_mlp",
+        problem_params={"hidden": [64]},
+        optimizer="adam",
+        optimizer_params={"lr": 0.003},
+        batch_size=128,
+        steps=12,
+        log_every=4,
+        seeds=(0, 1, 2),
+    )
+    logreg = dataclasses.replace(mnist, problem="mnist_logreg", problem_params={})
+    serial = by_key(run_cells([mnist, logreg], jobs=1))
+    parallel = by_key(run_cells([mnist, logreg], jobs=2))
+    for key in serial:
+        same_numbers(serial[key], parallel[key])
