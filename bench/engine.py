@@ -21,6 +21,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import optimizers
+import optimizers.clipping
 import problems
 from bench.cell import CURVE_COLUMNS, Cell, CellResult
 
@@ -87,6 +88,7 @@ class _Loop:
         self.problem = build_problem(cell)
         self.optimizer = optimizers.create(cell.optimizer, **cell.optimizer_params)
         self.schedule = optimizers.schedule(cell.schedule, **cell.schedule_params)
+        self.clip = optimizers.clipping.clipper(cell.clip, **cell.clip_params)  # checked once
         self.rngs = [np.random.default_rng(cell.seed_sequence(s)) for s in cell.seeds]
         self.params = per_run_init(self.problem, self.rngs, cell.initializer)
         self.state = self.optimizer.init(self.params)
@@ -147,7 +149,7 @@ class _Loop:
         never returns. ``on_step(t, params)``, if given, is called after every step (outside
         the timed part).
         """
-        cell, problem, opt = self.cell, self.problem, self.optimizer
+        cell, problem, opt, clip = self.cell, self.problem, self.optimizer, self.clip
         base_lr = opt.lr
         stochastic = is_stochastic(problem, cell.batch_size)
         batch = None
@@ -159,7 +161,7 @@ class _Loop:
             self.penalty(grads, self.params)
             logging = (t + 1) % cell.log_every == 0 or t + 1 == cell.steps
             norm = global_norm(grads) if logging else None
-            optimizers.clip(cell.clip, grads, params=self.params, **cell.clip_params)
+            clip(grads, self.params)
             opt.step(self.params, grads, self.state, lr=base_lr * self.schedule(t))
             self.opt_time += time.perf_counter() - tick
             if on_step is not None:

@@ -172,6 +172,15 @@ def clip(name: str, grads: Arrays, params: Arrays | None = None, **kw: float) ->
     array([[0.6, 0.8],
            [0.3, 0.4]])
     """
+    return clipper(name, **kw)(grads, params)
+
+
+def clipper(name: str, **kw: float) -> Callable[[Arrays, Arrays | None], Arrays]:
+    """Validate the strategy ``name`` and its keywords once; return ``apply(grads, params)``.
+
+    ``clip(name, grads, params, **kw)`` is ``clipper(name, **kw)(grads, params)``; a training
+    loop builds the clipper once and calls it every step without re-checking the keywords.
+    """
     try:
         rule = _RULES[name]
     except (KeyError, TypeError):
@@ -185,14 +194,18 @@ def clip(name: str, grads: Arrays, params: Arrays | None = None, **kw: float) ->
             raise ValueError(f"{owner}: missing required keyword {key!r}")
         check_number(owner, key, value, 0.0, math.inf, low_open=True, high_open=True)
         values[key] = value
-    if rule.needs_params:
-        if params is None:
-            raise ValueError(f"{owner} needs params (the current parameters), got None")
-        shapes = [p.shape for p in params]
-        if shapes != [g.shape for g in grads]:
-            raise ValueError(f"{owner}: params shapes {shapes} differ from grads shapes")
-    rule.function(grads, params, **values)
-    return grads
+
+    def apply(grads: Arrays, params: Arrays | None = None) -> Arrays:
+        if rule.needs_params:
+            if params is None:
+                raise ValueError(f"{owner} needs params (the current parameters), got None")
+            shapes = [p.shape for p in params]
+            if shapes != [g.shape for g in grads]:
+                raise ValueError(f"{owner}: params shapes {shapes} differ from grads shapes")
+        rule.function(grads, params, **values)
+        return grads
+
+    return apply
 
 
 def keywords(name: str) -> dict[str, float | None]:

@@ -302,3 +302,16 @@ def test_agc_needs_params():
         clip("agc", make_grads(0))
     with pytest.raises(ValueError, match=r"params shapes"):
         clip("agc", make_grads(0), params=make_grads(1)[:2])
+
+
+def test_clipper_checks_its_keywords_once_when_built_and_equals_clip():
+    from optimizers.clipping import clipper
+
+    with pytest.raises(ValueError, match="max_norm"):
+        clipper("global_norm", max_norm=-1.0)  # no gradient needed to be refused
+    rng = np.random.default_rng(7)
+    grads = [rng.standard_normal((3, 4)) * 10, rng.standard_normal((3, 2, 2))]
+    expected = clip("global_norm", [g.copy() for g in grads], max_norm=1.0)
+    got = clipper("global_norm", max_norm=1.0)([g.copy() for g in grads])
+    for e, g in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(e, g)

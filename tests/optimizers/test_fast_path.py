@@ -5,13 +5,12 @@ the speed issue sets) and in fact bit for bit, whatever the block size and where
 boundaries fall. Small blocks make the boundaries land inside the arrays of a quick test.
 """
 
-import tracemalloc
-
 import numpy as np
 import pytest
 
 import optimizers
 from optimizers import blocked
+from tests.optimizers.allocation import steady_state_peak
 from tests.optimizers.cases import CASES, case_id
 from tests.optimizers.test_rules import random_gradients, run
 
@@ -93,16 +92,6 @@ def test_blocked_steady_state_step_allocates_nothing_proportional_to_params(name
     n = 200_000
     params = [np.ones((1, n)), np.ones((1, 10, 10))]
     grads = [np.full_like(p, 0.1) for p in params]
-    opt = optimizers.create(name)
-    state = opt.init(params)
     with blocked.block_bytes(4096, min_blocked=0):
-        for _ in range(3):
-            opt.step(params, grads, state, lr=1e-3)
-        tracemalloc.start()
-        try:
-            for _ in range(3):
-                opt.step(params, grads, state, lr=1e-3)
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        peak = steady_state_peak(optimizers.create(name), params, grads)
     assert peak < n * 8 / 20, f"{name} allocated {peak} bytes in a steady-state blocked step"

@@ -1,13 +1,12 @@
 """Update rules: agreement with torch's documented algorithms, runs independence, dtype,
 in-place stepping and convergence, for every registered optimizer."""
 
-import tracemalloc
-
 import numpy as np
 import pytest
 
 import optimizers
 from tests.optimizers import textbook
+from tests.optimizers.allocation import steady_state_peak
 from tests.optimizers.cases import CASES, case_id
 
 STEPS = 200
@@ -131,17 +130,7 @@ def test_steady_state_step_allocates_nothing_proportional_to_params(name):
     n = 200_000
     params = [np.ones((1, n)), np.ones((1, 10, 10))]
     grads = [np.full_like(p, 0.1) for p in params]
-    opt = optimizers.create(name)
-    state = opt.init(params)
-    for _ in range(3):  # warm up: first steps may take once-only paths
-        opt.step(params, grads, state, lr=1e-3)
-    tracemalloc.start()
-    try:
-        for _ in range(3):
-            opt.step(params, grads, state, lr=1e-3)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = steady_state_peak(optimizers.create(name), params, grads)
     assert peak < n * 8 / 20, f"{name} allocated {peak} bytes in a steady-state step"
 
 
