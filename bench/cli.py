@@ -12,7 +12,8 @@ import importlib
 import os
 import sys
 import textwrap
-from pathlib import Path
+
+from bench.errors import UsageError
 
 # name -> module; the order is the order of `optbench --help`.
 COMMANDS = {
@@ -37,10 +38,6 @@ exit codes:
 
 class Formatter(argparse.RawDescriptionHelpFormatter):
     """Keep the hand-laid exit-code table; descriptions are wrapped by ``build_parser``."""
-
-
-class UsageError(Exception):
-    """Bad input found by a command itself: printed as one line, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.getcwd() not in sys.path:
         sys.path.append(os.getcwd())  # `--plugin my_module` finds my_module.py here
     from bench.grid import GridError
-    from bench.store import StoreError
+    from bench.store.store import StoreError
 
     try:
         return args.execute(args)
@@ -94,11 +91,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
-
-
-def default_store(grid_name: str) -> Path:
-    """``results/<grid name>.sqlite`` under the current directory (or $OPTBENCH_RESULTS)."""
-    return Path(os.environ.get("OPTBENCH_RESULTS", "results")) / f"{grid_name}.sqlite"
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """From stored runs to the numbers a reader decides by: tidy pandas in, tidy pandas out.
 
-Every function takes the runs frame of :func:`bench.store.load` (or a frame derived from it
+Every function takes the runs frame of :func:`bench.store.store.load` (or a frame derived from it
 here) and returns a new DataFrame; nothing draws, nothing writes. The counting rules (errors,
 divergence, misses, ERT, success) are stated once, in :mod:`bench.analysis.cells`.
 

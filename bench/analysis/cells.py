@@ -19,22 +19,30 @@ Counting rules, shared by everything in :mod:`bench.analysis`:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 
 import numpy as np
 import pandas as pd
 
 from bench.analysis.stats import summarize
-from bench.engine import build_problem_by_name
+from bench.grid import axes as grid_axes
+from bench.store import schema
 
 PROBLEM = ["problem", "problem_params"]
-CONFIG_COLUMNS = ("problem", "problem_params", "optimizer", "optimizer_params", "lr",
-                  "initializer", "clip", "clip_params", "schedule", "schedule_params",
-                  "regularizer", "regularizer_params", "batch_size", "steps", "log_every",
-                  "grid_seed")  # fmt: skip
-FLAT_PREFIXES = ("problem.", "opt.", "clip.", "schedule.", "regularizer.")
-DEFAULT_AXES = {"initializer": None, "clip": "none", "schedule": "constant", "regularizer": "none"}
+
+
+def config_columns() -> tuple[str, ...]:
+    """The columns that make up a configuration: every grid axis (``bench.grid.axes``), lr and
+    the budget."""
+    from_axes = tuple(column for column, _ in schema.axis_columns())
+    return (*from_axes, "batch_size", "steps", "log_every", "grid_seed")
+
+
+def default_axes() -> dict[str, str | None]:
+    """Each varying axis's column and the value a grid that omits it gets."""
+    return {entry.column: entry.default for entry in grid_axes.varying()}
+
+
 # name in cell_stats -> per-run column made by `prepare`
 METRICS = {
     "final_loss": "final_loss",
@@ -53,17 +61,24 @@ class Ladder:
     higher_is_better: bool = False
 
 
-@functools.cache
-def ladder(problem: str, problem_params: str) -> Ladder:
-    """The target ladder of a stored problem (built once per process).
+def ladders(runs: pd.DataFrame) -> dict[tuple[str, str], Ladder]:
+    """Each problem's target ladder, as stored with its runs (``ladder_*`` columns of
+    ``bench.load``). Runs without those columns have no targets."""
+    if "ladder_targets" not in runs:
+        return {}
+    first = runs.drop_duplicates(PROBLEM)
+    return {
+        (problem, params): Ladder(tuple(targets), metric, bool(higher))
+        for problem, params, targets, metric, higher in zip(
+            first["problem"], first["problem_params"], first["ladder_targets"],
+            first["ladder_metric"], first["ladder_higher_is_better"], strict=True,
+        )
+    }  # fmt: skip
 
-    A problem that cannot be built here (a plugin that is not imported) has no targets.
-    """
-    try:
-        built = build_problem_by_name(problem, problem_params)
-    except (ValueError, KeyError, TypeError, ImportError):
-        return Ladder()
-    return Ladder(tuple(built.targets), built.target_metric, bool(built.higher_is_better))
+
+def ladder(runs: pd.DataFrame, problem: str, problem_params: str) -> Ladder:
+    """The target ladder of one stored problem (empty when the runs do not say)."""
+    return ladders(runs).get((problem, problem_params), Ladder())
 
 
 def target_label(target: float) -> str:
@@ -88,8 +103,9 @@ def prepare(runs: pd.DataFrame) -> pd.DataFrame:
     has_test = by_problem["final_test_loss"].transform(lambda s: s.notna().any()).astype(bool)
     has_accuracy = by_problem["final_test_accuracy"].transform(lambda s: s.notna().any())
     reached = pd.Series(np.nan, index=runs.index)
+    known = ladders(runs)
     for (problem, params), index in by_problem.groups.items():
-        targets = ladder(problem, params).targets
+        targets = known.get((problem, params), Ladder()).targets
         column = f"steps_to_{target_label(targets[-1])}" if targets else None
         if column is not None:
             hit = runs.loc[index, column].notna() if column in runs else False
@@ -111,7 +127,7 @@ def other_axes(frame: pd.DataFrame, exclude: tuple[str, ...]) -> pd.Series:
     Rows with equal keys differ only in the excluded axes (``"lr"`` excludes the learning rate
     from ``optimizer_params`` too).
     """
-    columns = [c for c in CONFIG_COLUMNS[3:] if c in frame and c not in exclude]
+    columns = [c for c in config_columns()[3:] if c in frame and c not in exclude]
     columns = [c for c in columns if c.removesuffix("_params") not in exclude]
     cells = frame.drop_duplicates("cell_key").set_index("cell_key")[columns]
     if "lr" in exclude and "optimizer_params" in cells:
@@ -142,7 +158,7 @@ def config_label(row: pd.Series | dict, varying: tuple[str, ...] = ()) -> str:
     """A short readable name for a cell: lr, every axis not at its default, then ``varying``
     optimizer hyperparameters (flat ``opt.<name>`` columns) as ``name=value``."""
     parts = [f"lr={row['lr']:g}"] if pd.notna(row.get("lr")) else []
-    for axis, default in DEFAULT_AXES.items():
+    for axis, default in default_axes().items():
         value = row.get(axis)
         if pd.notna(value) and value != default:
             parts.append(axis_label(value, row.get(f"{axis}_params")))
@@ -170,7 +186,7 @@ def target_stats(runs: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     runs
-        The runs frame of :func:`bench.store.load` (or already :func:`prepare`-d).
+        The runs frame of :func:`bench.store.store.load` (or already :func:`prepare`-d).
 
     Returns
     -------
@@ -186,8 +202,9 @@ def target_stats(runs: pd.DataFrame) -> pd.DataFrame:
                "deepest", "n_runs", "successes", "success_rate", "median_steps", "median_time",
                "ert", "ert_time"]  # fmt: skip
     frames = []
+    known = ladders(runs)
     for (problem, params), group in runs.groupby(PROBLEM, sort=True):
-        targets = ladder(problem, params).targets
+        targets = known.get((problem, params), Ladder()).targets
         valid = group[group["valid"]]
         cells = group.groupby("cell_key", sort=True)
         for index, target in enumerate(targets):
@@ -245,7 +262,7 @@ def cell_stats(
     Parameters
     ----------
     runs
-        The runs frame of :func:`bench.store.load`.
+        The runs frame of :func:`bench.store.store.load`.
     n_resamples
         Bootstrap resamples for the CIs of the medians; 0 skips them (CI columns NaN).
     confidence
@@ -272,8 +289,9 @@ def cell_stats(
     """
     runs = prepare(runs)
     cells = runs.groupby("cell_key", sort=True)
-    config = [c for c in CONFIG_COLUMNS if c in runs]
-    flat = [c for c in runs if c.startswith(FLAT_PREFIXES)]
+    config = [c for c in config_columns() if c in runs]
+    prefixes = tuple(grid_axes.flat_prefixes().values())
+    flat = [c for c in runs if c.startswith(prefixes)]
     table = cells[config + flat].first()
     if "initializer" in table:
         table["initializer"] = (

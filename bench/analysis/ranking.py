@@ -197,7 +197,7 @@ def performance_ratios(runs: pd.DataFrame, criterion: str = "final_train_loss") 
     pairs = [
         (problem, params, float(target), index)
         for (problem, params), _ in best.groupby(PROBLEM, sort=True)
-        for index, target in enumerate(ladder(problem, params).targets)
+        for index, target in enumerate(ladder(runs, problem, params).targets)
     ]
     if not pairs or not optimizers:
         return pd.DataFrame(columns=columns)
@@ -289,7 +289,7 @@ def runtime_ecdf(
     hits: dict[str, list[np.ndarray]] = {}
     trials: dict[str, int] = {}
     for (problem, params), group in chosen.groupby(PROBLEM, sort=True):
-        for target in ladder(problem, params).targets:
+        for target in ladder(runs, problem, params).targets:
             label = target_label(target)
             if measure == "steps":
                 steps = group.get(f"steps_to_{label}", pd.Series(np.nan, index=group.index))

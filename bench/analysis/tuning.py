@@ -7,9 +7,9 @@ import pandas as pd
 
 from bench.analysis.cells import PROBLEM, axis_label, cell_stats, other_axes, prepare
 from bench.analysis.stats import median
+from bench.grid import axes as grid_axes
 
 CRITERIA = {"final_train_loss": "final_loss", "test_loss": "test_loss"}
-AXES = ("clip", "initializer", "schedule", "regularizer")
 PER_OPTIMIZER = [*PROBLEM, "optimizer"]
 
 
@@ -86,7 +86,7 @@ def lr_sensitivity(runs: pd.DataFrame, criterion: str = "final_train_loss") -> p
     Parameters
     ----------
     runs
-        The runs frame of :func:`bench.store.load`.
+        The runs frame of :func:`bench.store.store.load`.
     criterion
         As in :func:`tuned`; also the loss that is reported.
 
@@ -155,8 +155,9 @@ def robustness(
         ``n_seeds``, ``errors`` and ``tuned`` (the optimizer's tuned cell). Combinations the
         grid did not run are absent.
     """
-    if axis not in AXES:
-        raise ValueError(f"axis must be one of {AXES}, got {axis!r}")
+    valid = tuple(entry.column for entry in grid_axes.varying())
+    if axis not in valid:
+        raise ValueError(f"axis must be one of {valid}, got {axis!r}")
     if over not in ("tuned", "best"):
         raise ValueError(f"over must be 'tuned' or 'best', got {over!r}")
     stats = scored(as_stats(runs_or_stats), criterion)

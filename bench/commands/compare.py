@@ -58,8 +58,8 @@ def parse_threshold(text: str) -> float:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from bench.cli import UsageError
-    from bench.compare import compare_stores, format_comparison
+    from bench.analysis.regression import compare_stores, format_comparison
+    from bench.errors import UsageError
 
     try:
         threshold = parse_threshold(args.threshold)

@@ -15,8 +15,8 @@ def configure(parser) -> None:
 
 
 def execute(args) -> int:
-    from bench import demo
-    from bench.cli import UsageError
+    from bench.errors import UsageError
+    from bench.run import demo
 
     if args.steps < 1 or args.runs < 1:
         raise UsageError("--steps and --runs must be at least 1")

@@ -8,7 +8,7 @@ import optimizers
 import optimizers.clipping
 import optimizers.schedules
 import problems
-from bench.engine import import_plugins
+from bench.run.engine import import_plugins
 from problems.base import constructor_keywords
 
 
@@ -39,7 +39,7 @@ def configure(parser) -> None:
 
 
 def execute(args) -> int:
-    from bench.cli import UsageError
+    from bench.errors import UsageError
 
     try:
         print(list_everything(tuple(args.plugin)))

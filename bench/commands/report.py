@@ -27,8 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from bench.cli import UsageError
-    from bench.report import write_report
+    from bench.errors import UsageError
+    from bench.report.writer import write_report
 
     if not Path(args.store).exists():
         raise UsageError(f"{args.store}: no such store")

@@ -8,8 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from bench.cell import Cell, CellResult
-from bench.cli import UsageError, default_store
+from bench.errors import UsageError
+from bench.grid.cell import Cell
+from bench.paths import default_store
+from bench.run.result import CellResult
 
 HELP = "run a grid (a preset or a TOML file) into a SQLite store"
 DESCRIPTION = (
@@ -73,11 +75,11 @@ def effective_jobs(jobs: int) -> int:
 
 def execute(args: argparse.Namespace) -> int:
     """Validate everything, then run the missing cells and print the summary."""
-    from bench.estimate import cell_costs
+    from bench.analysis.summary import format_summary
     from bench.grid import MAX_CELLS, load_grid
-    from bench.parallel import run_cells
-    from bench.store import Store, StoreError
-    from bench.summary import format_summary
+    from bench.run.estimate import cell_costs
+    from bench.run.parallel import run_cells
+    from bench.store.store import Store, StoreError
 
     if args.jobs == 0 or args.jobs < -1:
         raise UsageError(f"--jobs must be a positive number of workers or -1, got {args.jobs}")
@@ -138,7 +140,7 @@ def execute(args: argparse.Namespace) -> int:
     if errors:
         print(f"{errors} runs ended in error; tracebacks: the 'error' column of {path}")
     if not args.no_report and len(runs):
-        from bench.report import write_report
+        from bench.report.writer import write_report
 
         html_path, md_path = write_report(path)
         print(f"report: {html_path}\n        {md_path}")
@@ -147,8 +149,8 @@ def execute(args: argparse.Namespace) -> int:
 
 def dry_run(cells: list[Cell], path: Path, args: argparse.Namespace) -> int:
     """Print what would run and a rough cost, touching no store."""
-    from bench.estimate import cell_costs
-    from bench.store import Store
+    from bench.run.estimate import cell_costs
+    from bench.store.store import Store
 
     todo = cells
     if path.exists() and not args.force:

@@ -63,8 +63,8 @@ def configure(parser) -> None:
 
 
 def execute(args) -> int:
-    from bench import speedtrack
-    from bench.cli import UsageError
+    from bench.speed import speedtrack
+    from bench.errors import UsageError
 
     try:
         threshold = speedtrack.parse_threshold(args.threshold)

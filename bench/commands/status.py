@@ -15,7 +15,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from bench.grid import load_grid
-    from bench.store import Store
+    from bench.store.store import Store
 
     with Store(args.store, create=False, readonly=True) as store:
         counts = store.status_counts()

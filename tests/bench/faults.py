@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.store import load
+from bench.store.store import load
 
 ROOT = Path(__file__).resolve().parents[2]
 

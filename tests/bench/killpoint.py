@@ -18,7 +18,8 @@ import os
 import signal
 import sys
 
-import bench.store
+import bench.store.schema
+import bench.store.store
 from bench.cli import main
 
 
@@ -47,7 +48,7 @@ class DieOn:
 
 
 def install(point: str, n: int) -> None:
-    store = bench.store.Store
+    store = bench.store.store.Store
     write, create_schema = store.write, store._create_schema
     calls = 0
 
@@ -62,11 +63,11 @@ def install(point: str, n: int) -> None:
         nonlocal calls
         calls += 1
         if calls == n:
-            self._conn = DieOn(self._conn, bench.store._INSERT_CURVE)
+            self._conn = DieOn(self._conn, bench.store.schema.INSERT_CURVE)
         write(self, result, experiment_id)
 
     def creating(self, conn, version):
-        version_pragma = f"PRAGMA user_version = {bench.store.SCHEMA_VERSION:d}"
+        version_pragma = f"PRAGMA user_version = {bench.store.schema.SCHEMA_VERSION:d}"
         create_schema(self, DieOn(conn, version_pragma), version)
 
     patches = {"after-write": ("write", after_write), "mid-write": ("write", mid_write),

@@ -1,5 +1,6 @@
 """bench.analysis on hand-built runs tables with answers worked out by hand, then on real runs."""
 
+import functools
 import json
 import math
 
@@ -8,11 +9,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+import problems
 from bench import analysis
 from bench.analysis.stats import holm, mann_whitney, median, relative_change, summarize
-from bench.cell import Cell
-from bench.engine import run_cell
-from bench.store import Store, load
+from bench.grid.cell import Cell
+from bench.run.engine import run_cell
+from bench.store.store import Store, load
 
 ROSENBROCK = ("rosenbrock", '{"dim": 2}')  # targets 0.1, 0.001, 1e-06
 XOR = ("xor", "{}")  # one target: train accuracy 1.0
@@ -22,7 +24,7 @@ SPIRALS = ("spirals", '{"hidden": 8}')  # has a test loss and accuracy
 def run(cell, seed, *, problem=ROSENBROCK, optimizer="adam", lr=0.01, clip="none",
         status="done", loss=1.0, steps_done=100, reached=None, test_loss=np.nan,
         accuracy=np.nan, opt_time=1.0, steps=100):  # fmt: skip
-    """One row of a runs frame, as bench.store.load returns it (the columns analysis reads)."""
+    """One row of a runs frame, as bench.store.store.load returns it (the columns analysis reads)."""
     row = {
         "cell_key": cell,
         "seed": seed,
@@ -49,12 +51,24 @@ def run(cell, seed, *, problem=ROSENBROCK, optimizer="adam", lr=0.01, clip="none
         "final_test_accuracy": accuracy,
         "opt_time": opt_time,
     }
+    row |= stored_ladder(*problem)
     if status == "error":
         row |= {"final_train_loss": np.nan, "best_train_loss": np.nan, "steps_done": 0}
     for target, step in (reached or {}).items():
         row[f"steps_to_{target}"] = step
         row[f"time_to_{target}"] = step / 100
     return row
+
+
+@functools.cache
+def stored_ladder(name, params):
+    """The ``ladder_*`` columns the store writes for this problem."""
+    built = problems.create(name, **json.loads(params))
+    return {
+        "ladder_metric": built.target_metric,
+        "ladder_higher_is_better": bool(built.higher_is_better),
+        "ladder_targets": tuple(float(t) for t in built.targets),
+    }
 
 
 def frame(rows):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from bench.cli import main
-from bench.store import load
+from bench.store.store import load
 
 GRID = """\
 name = "tiny"

@@ -10,12 +10,12 @@ import pytest
 
 import optimizers
 import optimizers.base
-from bench.cell import Cell
+from bench.analysis.regression import compare_runs
 from bench.cli import main
 from bench.commands.compare import parse_threshold
-from bench.compare import compare_runs
-from bench.engine import run_cell
-from bench.store import Store
+from bench.grid.cell import Cell
+from bench.run.engine import run_cell
+from bench.store.store import Store
 
 SEEDS = tuple(range(8))  # 8 vs 8 seeds: a complete separation has p = 2 / C(16, 8) = 1.6e-4
 
@@ -85,7 +85,7 @@ def test_missing_or_unrelated_stores_exit_2(base, tmp_path, capsys):
     other = tmp_path / "other.sqlite"
     with Store(other) as store:
         store.start_experiment("other", "")
-        store.write(run_cell(dataclasses.replace(cells()[0], steps=10)))
+        store.write(run_cell(cells()[0].replace(steps=10)))
     assert compare(base, other) == 2
     assert "no cell in common" in capsys.readouterr().err
     assert compare(base, base, "--threshold", "five") == 2

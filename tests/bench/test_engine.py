@@ -7,9 +7,9 @@ import pytest
 
 import optimizers
 import optimizers.base
-from bench.cell import Cell
-from bench.engine import run_cell
-from bench.parallel import run_cells
+from bench.grid.cell import Cell
+from bench.run.engine import run_cell
+from bench.run.parallel import run_cells
 
 
 def cell(**kw):
@@ -170,7 +170,7 @@ def test_blas_heavy_cells_are_bit_identical_in_process_and_in_workers():
         log_every=4,
         seeds=(0, 1, 2),
     )
-    logreg = dataclasses.replace(mnist, problem="mnist_logreg", problem_params={})
+    logreg = mnist.replace(problem="mnist_logreg", problem_params={})
     serial = by_key(run_cells([mnist, logreg], jobs=1))
     parallel = by_key(run_cells([mnist, logreg], jobs=2))
     for key in serial:

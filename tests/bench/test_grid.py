@@ -3,6 +3,7 @@
 import math
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -382,11 +383,9 @@ def test_plugin_that_fails_to_import_is_named(tmp_path, monkeypatch):
 
 
 def test_the_documented_example_parses():
-    import bench.grid
-
-    doc = bench.grid.__doc__
-    example = doc[doc.index('    name = "my-grid"') : doc.index("``problems`` and")]
-    text = textwrap.dedent(example).replace('plugins = ["my_optimizers"]', "")
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    example = readme.split("## Grids", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    text = example.replace('plugins = ["my_optimizers"]', "")
     spec = grid(text)
     # 10 optimizer configurations (adam 3 lr x 2 betas, sgd 2 x 2), 2 clippings, 1 schedule;
     # mnist_mlp adds 2 initializers and 2 regularizers: 2 * 10 * 2 + 10 * 2 * 2 * 2 = 120.

@@ -11,10 +11,9 @@ import pandas as pd
 import pytest
 
 import optimizers
-from bench import plot_data
-from bench.cell import Cell
-from bench.engine import build_problem_by_name, run_cell
-from bench.plot_data import (
+from bench.grid.cell import Cell
+from bench.report import plot_data
+from bench.report.plot_data import (
     LINESTYLES,
     MARKERS,
     PALETTE,
@@ -27,7 +26,8 @@ from bench.plot_data import (
     spans_decades,
     style,
 )
-from bench.store import Store, load
+from bench.run.engine import build_problem_by_name, run_cell
+from bench.store.store import Store, load
 
 INF = np.inf
 
@@ -315,7 +315,7 @@ def test_a_plugin_hashes_onto_a_free_style_and_moves_no_builtin():
 def test_plugin_styles_do_not_depend_on_the_process_and_need_no_matplotlib():
     """The hash is SHA-256, not Python's salted ``hash``: other processes agree."""
     code = (
-        "import sys; from bench.plot_data import style; "
+        "import sys; from bench.report.plot_data import style; "
         "print(style('my<plugin>'), 'matplotlib' in sys.modules)"
     )
     root = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
-from bench import plot_data, plots
+from bench.report import plot_data, plots
 from tests.bench.test_plot_data import build_store
 
 EXPECTED = {

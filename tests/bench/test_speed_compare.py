@@ -7,9 +7,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from bench import speedtrack
+from bench.speed import speedtrack
 from bench.cli import main
-from bench.speedtrack import Benchmark, SpeedError, compare
+from bench.speed.speedtrack import Benchmark, SpeedError, compare
 
 
 def bench(median, control=1e-5, rounds=200, spread=0.03, seed=0, name="b"):

@@ -7,9 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import store
-from bench.cell import CURVE_COLUMNS, Cell, CellResult
-from bench.store import SCHEMA_VERSION, Store, StoreError
+from bench.grid.cell import Cell
+from bench.run.result import CURVE_COLUMNS, CellResult
+from bench.store import schema, store
+from bench.store.schema import SCHEMA_VERSION
+from bench.store.store import Store, StoreError
 
 STEPS = (0, 10, 20)
 
@@ -280,7 +282,7 @@ def test_missing_store_is_not_created_when_reading(tmp_path):
 
 
 def test_a_failed_creation_leaves_nothing_behind(tmp_path, monkeypatch):
-    monkeypatch.setattr(store, "_SCHEMA", "CREATE TABLE broken (;")
+    monkeypatch.setattr(schema, "_LADDERS", "CREATE TABLE broken (;")
     with pytest.raises(StoreError, match="new/dir/exp.sqlite"):
         Store(tmp_path / "new" / "dir" / "exp.sqlite")
     assert list(tmp_path.iterdir()) == []

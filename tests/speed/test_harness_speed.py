@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from bench.cell import Cell
-from bench.engine import run_cell
-from bench.store import Store
+from bench.grid.cell import Cell
+from bench.run.engine import run_cell
+from bench.store.store import Store
 
 STEPS = 100
 

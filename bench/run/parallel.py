@@ -41,8 +41,9 @@ import traceback
 from collections import deque
 from collections.abc import Iterable, Iterator
 
-from bench.cell import Cell, CellResult
-from bench.engine import error_result, run_cell
+from bench.grid.cell import Cell
+from bench.run.engine import error_result, run_cell
+from bench.run.result import CellResult
 
 BACKENDS = ("loky", "dask")
 POLL = 0.5  # seconds between checks of the hard timeouts (and chances for Ctrl-C)

@@ -1,6 +1,6 @@
-"""The numbers behind every figure of :mod:`bench.plots`, as tidy pandas frames; no matplotlib.
+"""The numbers behind every figure of :mod:`bench.report.plots`, as tidy pandas frames; no matplotlib.
 
-Each ``*_data`` function here feeds one ``plot_*`` function of :mod:`bench.plots`, so what a figure
+Each ``*_data`` function here feeds one ``plot_*`` function of :mod:`bench.report.plots`, so what a figure
 shows can be tested without drawing it. Conventions shared by every function:
 
 - ``problem`` in the returned frames is a problem *label*: the registry name, followed by its
@@ -35,8 +35,9 @@ import numpy as np
 import pandas as pd
 
 import optimizers
-from bench.cell import Cell
-from bench.engine import build_problem_by_name, trace_params
+from bench.grid.axes import axes
+from bench.grid.cell import Cell
+from bench.run.engine import build_problem_by_name, trace_params
 
 # Okabe & Ito's colour-blind-safe set without yellow (too pale on white) and black (kept for
 # annotations: optimum, start, reference lines), completed with Paul Tol's "muted" wine and olive.
@@ -125,30 +126,26 @@ def _missing(value: Any) -> bool:
 
 
 def cell_from_row(row: Mapping[str, Any] | pd.Series) -> Cell:
-    """The :class:`~bench.cell.Cell` a row of the runs frame came from, narrowed to its seed.
+    """The :class:`~bench.grid.cell.Cell` a row of the runs frame came from, narrowed to its seed.
 
     Parameters
     ----------
     row
-        One row of ``bench.store.load(path)[0]``.
+        One row of ``bench.store.store.load(path)[0]``.
 
     Returns
     -------
     Cell
         With ``seeds=(row["seed"],)``; its ``key`` equals the row's ``cell_key``.
     """
+    choices: dict[str, Any] = {}
+    for entry in axes():
+        value = row.get(entry.column) if hasattr(row, "get") else row[entry.column]
+        choices[entry.column] = None if _missing(value) else str(value)
+        if entry.params:
+            choices[entry.params] = _json(row.get(entry.params))
     return Cell(
-        problem=row["problem"],
-        problem_params=_json(row["problem_params"]),
-        optimizer=row["optimizer"],
-        optimizer_params=_json(row["optimizer_params"]),
-        initializer=None if _missing(row["initializer"]) else str(row["initializer"]),
-        clip=row["clip"],
-        clip_params=_json(row["clip_params"]),
-        schedule=row["schedule"],
-        schedule_params=_json(row["schedule_params"]),
-        regularizer=row["regularizer"],
-        regularizer_params=_json(row["regularizer_params"]),
+        **choices,
         batch_size=None if _missing(row["batch_size"]) else int(row["batch_size"]),
         steps=int(row["steps"]),
         log_every=int(row["log_every"]),
@@ -259,7 +256,7 @@ def curve_bands(
     Parameters
     ----------
     curves, runs
-        The frames of ``bench.store.load``.
+        The frames of ``bench.store.store.load``.
     cells
         Cell keys (or a frame with a ``cell_key`` column, such as ``bench.analysis.tuned``).
     metric
@@ -380,7 +377,7 @@ def convergence_data(
     Parameters
     ----------
     runs, curves
-        The frames of ``bench.store.load``.
+        The frames of ``bench.store.store.load``.
     cells
         The cells to draw, usually each optimizer's tuned cell (``bench.analysis.tuned``).
     x
@@ -598,7 +595,7 @@ def trajectory_data(
     runs: pd.DataFrame, cells: Iterable[str] | pd.DataFrame, resolution: int = 160
 ) -> dict[str, dict[str, Any]]:
     """The data of the trajectory figures: for each 2-D test function among ``cells``, the path of
-    each optimizer's first seed (rerun with :func:`bench.engine.trace_params`) over a grid of
+    each optimizer's first seed (rerun with :func:`bench.run.engine.trace_params`) over a grid of
     ``log10(f - optimum + eps)``. Runs that errored are not rerun, nor are optimizers of
     plugins this process has not imported.
 

@@ -1,6 +1,6 @@
 """What a result was measured on: machine, BLAS configuration and package versions.
 
-Recorded once per experiment by :mod:`bench.store`, so a speed number can always be traced back to
+Recorded once per experiment by :mod:`bench.store.store`, so a speed number can always be traced back to
 the CPU, the BLAS library and its thread count, and the versions that produced it.
 """
 

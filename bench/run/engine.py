@@ -23,7 +23,8 @@ from threadpoolctl import threadpool_limits
 import optimizers
 import optimizers.clipping
 import problems
-from bench.cell import CURVE_COLUMNS, Cell, CellResult
+from bench.grid.cell import Cell
+from bench.run.result import CURVE_COLUMNS, CellResult
 
 DIVERGENCE_FACTOR = 1e6  # a loss above this multiple of its start counts as diverged
 METRICS = ("train_loss", "test_loss", "train_accuracy", "test_accuracy")
@@ -145,7 +146,7 @@ class _Loop:
     def run(self, on_step=None, deadline: float = math.inf) -> str | None:
         """Run the step budget; returns 'timeout' if ``deadline`` (``time.monotonic``) passed.
 
-        The deadline is checked between steps; ``bench.parallel`` kills a worker whose step
+        The deadline is checked between steps; ``bench.run.parallel`` kills a worker whose step
         never returns. ``on_step(t, params)``, if given, is called after every step (outside
         the timed part).
         """
@@ -257,7 +258,16 @@ def _result(cell: Cell, loop: _Loop, cut_short: str | None, wall: float) -> Cell
         name: np.asarray(values, dtype=np.int64 if name in ("seed", "step") else np.float64)
         for name, values in zip(CURVE_COLUMNS, columns, strict=True)
     }
-    return CellResult(cell, runs, targets, curves, wall)
+    return CellResult(cell, runs, targets, curves, wall, ladder=ladder(loop.problem))
+
+
+def ladder(problem: problems.Problem) -> dict[str, Any]:
+    """The problem's target ladder as the store keeps it: metric, direction, values."""
+    return {
+        "metric": problem.target_metric,
+        "higher_is_better": bool(problem.higher_is_better),
+        "targets": [float(t) for t in problem.targets],
+    }
 
 
 def error_result(cell: Cell, message: str, wall: float, status: str = "error") -> CellResult:

@@ -1,6 +1,6 @@
 """Runner performance, measured side by side in one run (issue 4's performance rows).
 
-    python -m bench.scaling [--grid standard] [--skip-quick]
+    python -m bench.speed.scaling [--grid standard] [--skip-quick]
 
 Prints:
 - the wall time of a grid at 1 job and at 2 jobs (fresh stores, no report) and their ratio
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.machine import blas_info
+from bench.store.machine import blas_info
 
 
 def timed_run(grid: str, jobs: int, folder: Path) -> float:
@@ -33,7 +33,7 @@ def timed_run(grid: str, jobs: int, folder: Path) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.scaling", description=__doc__.split("\n")[0]
+        prog="python -m bench.speed.scaling", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--grid", default="standard", help="grid for the 1-vs-2-jobs row")
     parser.add_argument("--skip-quick", action="store_true", help="skip the quick-preset row")

@@ -1,6 +1,6 @@
 """The performance targets, each printed as a ratio of two timings taken side by side in one run.
 
-``python -m bench.perf`` prints the machine, the BLAS library, its kernel and thread counts, then
+``python -m bench.speed.perf`` prints the machine, the BLAS library, its kernel and thread counts, then
 one row per target with PASS or MISS. Seconds on their own mean little on a shared machine; a
 ratio to a floor measured a moment earlier or later on the same machine means much more, so every
 candidate of a row is timed in turn, round-robin, ``--repeats`` times, and each row reports the
@@ -260,8 +260,8 @@ def stacked_row(repeats: int, runs: int = 1000) -> Row:
 
 def engine_row(repeats: int, seeds: int = 100, steps: int = 1000) -> Row:
     """``run_cell`` of a Rosenbrock cell with ``seeds`` seeds against the same cell with one."""
-    from bench.cell import Cell
-    from bench.engine import run_cell
+    from bench.grid.cell import Cell
+    from bench.run.engine import run_cell
 
     def cell(n: int) -> Cell:
         return Cell(
@@ -351,7 +351,7 @@ SECTIONS = ("steps", "mlp", "stacked", "engine")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.perf", description=__doc__.split("\n")[0]
+        prog="python -m bench.speed.perf", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--repeats", type=int, default=9, help="interleaved rounds (default 9)")
     parser.add_argument(

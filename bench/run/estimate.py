@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 
-from bench.cell import Cell
-from bench.engine import build_problem, per_run_batch, per_run_init
+from bench.grid.cell import Cell
+from bench.run.engine import build_problem, per_run_batch, per_run_init
 
 
 def seconds_per_step(cell: Cell, repeats: int = 3) -> float:

@@ -1,9 +1,9 @@
-"""The report's figures, drawn with matplotlib from the data of :mod:`bench.plot_data`.
+"""The report's figures, drawn with matplotlib from the data of :mod:`bench.report.plot_data`.
 
 Every ``plot_*`` function takes the output of the matching ``*_data`` function and returns a
 :class:`matplotlib.figure.Figure` built without pyplot (no global figure registry, nothing to leak),
 8.2 inches wide so that :func:`save` writes it about 900 pixels wide. Every optimizer keeps the
-colour, marker and line style of :func:`bench.plot_data.style` in every figure; an ``x`` marks a
+colour, marker and line style of :func:`bench.report.plot_data.style` in every figure; an ``x`` marks a
 run's divergence wherever one is drawn. Legends sit below the axes, never over the data.
 
 :func:`figures` yields every figure of a store, one at a time, for the report to save.
@@ -35,8 +35,9 @@ from matplotlib.ticker import (  # noqa: E402
     PercentFormatter,
 )
 
-from bench import plot_data  # noqa: E402
-from bench.plot_data import DIVERGED_MARKER, optimizer_order, spans_decades, style  # noqa: E402
+from bench.grid.axes import axes  # noqa: E402
+from bench.report import plot_data  # noqa: E402
+from bench.report.plot_data import DIVERGED_MARKER, optimizer_order, spans_decades, style  # noqa: E402
 
 WIDTH = 8.2  # inches; at DPI this is about 900 pixels
 DPI = 110
@@ -185,7 +186,7 @@ def plot_convergence(data: dict[str, Any], problem: str) -> Figure:
     Parameters
     ----------
     data
-        :func:`bench.plot_data.convergence_data`.
+        :func:`bench.report.plot_data.convergence_data`.
     problem
         The problem label to draw.
     """
@@ -211,7 +212,7 @@ def plot_accuracy(data: dict[str, Any], problem: str) -> Figure:
     Parameters
     ----------
     data
-        :func:`bench.plot_data.accuracy_data`.
+        :func:`bench.report.plot_data.accuracy_data`.
     problem
         The problem label to draw (one of ``data["metric"]``).
     """
@@ -247,7 +248,7 @@ def plot_sensitivity(data: dict[str, pd.DataFrame], problem: str) -> Figure:
     Parameters
     ----------
     data
-        :func:`bench.plot_data.sensitivity_data`.
+        :func:`bench.report.plot_data.sensitivity_data`.
     problem
         The problem label to draw.
     """
@@ -330,12 +331,6 @@ def plot_sensitivity(data: dict[str, pd.DataFrame], problem: str) -> Figure:
 
 # --- robustness heatmaps ---------------------------------------------------------------------
 
-AXIS_TITLES = {
-    "clip": "gradient clipping",
-    "initializer": "initializer",
-    "schedule": "learning-rate schedule",
-    "regularizer": "regularizer",
-}
 
 
 def plot_robustness(data: dict[str, dict[str, Any]], problem: str) -> Figure:
@@ -345,13 +340,14 @@ def plot_robustness(data: dict[str, dict[str, Any]], problem: str) -> Figure:
     Parameters
     ----------
     data
-        :func:`bench.plot_data.robustness_data`.
+        :func:`bench.report.plot_data.robustness_data`.
     problem
         The problem label to draw.
     """
     d = data[problem]
     rows, columns, values, share = d["rows"], d["columns"], d["median"], d["divergence"]
-    axis = AXIS_TITLES.get(d["axis"], d["axis"] or "setting")
+    titles = {entry.column: entry.title for entry in axes()}
+    axis = titles.get(d["axis"], d["axis"] or "setting")
     finite = values[np.isfinite(values)]
     if finite.size and np.all(finite > 0) and finite.min() < finite.max():
         norm: Normalize = LogNorm(finite.min(), finite.max())
@@ -401,7 +397,7 @@ def plot_trajectories(data: dict[str, dict[str, Any]], problem: str) -> Figure:
     Parameters
     ----------
     data
-        :func:`bench.plot_data.trajectory_data`.
+        :func:`bench.report.plot_data.trajectory_data`.
     problem
         The problem label to draw.
     """
@@ -510,7 +506,7 @@ def plot_profile(data: pd.DataFrame) -> Figure:
     Parameters
     ----------
     data
-        :func:`bench.plot_data.profile_data`.
+        :func:`bench.report.plot_data.profile_data`.
     """
     fig, ax = _step_figure(data, "tau", "rho")
     ax.set_xlim(1.0, float(data["tau"].max()) if not data.empty else 4.0)
@@ -536,7 +532,7 @@ def plot_ecdf(data: pd.DataFrame) -> Figure:
     Parameters
     ----------
     data
-        :func:`bench.plot_data.ecdf_data` (its cost column is ``budget_fraction`` or
+        :func:`bench.report.plot_data.ecdf_data` (its cost column is ``budget_fraction`` or
         ``seconds``).
     """
     measure = next(m for m in plot_data.ECDF_MEASURES if m in data)
@@ -569,7 +565,7 @@ def figures(
     Parameters
     ----------
     runs, curves
-        The frames of ``bench.store.load``.
+        The frames of ``bench.store.store.load``.
     criterion
         How each optimizer's configuration is tuned (``bench.analysis.tuned``).
     trajectories
@@ -578,7 +574,7 @@ def figures(
     Yields
     ------
     section : str
-        ``"overview"``, ``"robustness"`` or a problem label (as in :mod:`bench.plot_data`).
+        ``"overview"``, ``"robustness"`` or a problem label (as in :mod:`bench.report.plot_data`).
     name : str
         In ``overview``: ``performance_profile``, ``runtime_ecdf``. Per problem:
         ``convergence_step``, ``convergence_time``, ``lr_sensitivity`` (when some optimizer
@@ -616,7 +612,7 @@ def figures(
             yield problem, "trajectories", plot_trajectories(paths, problem)
         if problem in accuracy["metric"]:
             yield problem, "accuracy", plot_accuracy(accuracy, problem)
-    for axis in ("clip", "initializer"):
+    for axis in (entry.column for entry in axes() if entry.robustness):
         heatmaps = plot_data.robustness_data(analysis.robustness(stats, axis, criterion=criterion))
         for problem, heatmap in heatmaps.items():
             if len(heatmap["columns"]) > 1:

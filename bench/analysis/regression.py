@@ -41,7 +41,7 @@ import pandas as pd
 
 from bench.analysis.cells import cell_stats, prepare
 from bench.analysis.stats import holm, mann_whitney, median, relative_change, wilcoxon
-from bench.store import Store
+from bench.store.store import Store
 
 MACHINE_KEYS = ("hostname", "platform", "machine", "processor", "cpu_count")
 COLUMNS = ["problem", "optimizer", "config", "cell_key", "metric", "base", "current", "change",
@@ -104,7 +104,7 @@ def compare_stores(
 
     Raises
     ------
-    bench.store.StoreError
+    bench.store.store.StoreError
         A file is missing or is not a store.
     ValueError
         The stores have no cell in common.
@@ -150,7 +150,7 @@ def compare_runs(
     Parameters
     ----------
     base, current
-        Runs frames of :func:`bench.store.load`.
+        Runs frames of :func:`bench.store.store.load`.
     threshold
         Smallest relative change of a median that counts (0.05 = 5%).
     alpha

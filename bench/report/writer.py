@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench import analysis
-from bench.plot_data import problem_labels
+from bench.report.plot_data import problem_labels
 
 CRITERIA = {"final_train_loss": "median final training loss", "test_loss": "median final test loss"}
 
@@ -230,7 +230,7 @@ METHODOLOGY = [
 def build_sections(runs, experiments, figure_files, criterion) -> list[Section]:
     """All sections, with ``figure_files`` ({(section, name): file}) attached where they belong.
 
-    ``runs`` carries the problem labels of :func:`bench.plot_data.problem_labels`, the names
+    ``runs`` carries the problem labels of :func:`bench.report.plot_data.problem_labels`, the names
     the figures are filed under.
     """
     stats = analysis.cell_stats(runs)
@@ -357,8 +357,8 @@ def write_report(
     progress=None,
 ) -> tuple[Path, Path]:
     """Write ``report.html``, ``report.md`` and the PNGs into ``out_dir``; return the two paths."""
-    from bench import plots
-    from bench.store import Store
+    from bench.report import plots
+    from bench.store.store import Store
 
     if criterion not in CRITERIA:
         raise ValueError(f"criterion {criterion!r} is not one of {', '.join(CRITERIA)}")

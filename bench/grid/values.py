@@ -1,0 +1,215 @@
+"""Plain values of a grid and the messages about them: option records, type checks, errors.
+
+Errors are raised as :class:`InvalidKeyError` (a key path and a message); ``bench.grid.load``
+adds the file name and turns them into a one-line :class:`GridError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import difflib
+import json
+import math
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from bench.grid.axes import axes
+
+BUDGET_KEYS = ("steps", "epochs", "batch_size", "log_every", "timeout")
+DEFAULT_STEPS = 100
+
+
+DEFAULT_LOG_EVERY = 10
+
+
+DEFAULT_SEEDS = 5
+
+
+class GridError(Exception):
+    """A grid that cannot run; the message is one line naming the file, the key and the value."""
+
+
+class InvalidKeyError(Exception):
+    """A bad value at ``path`` (e.g. ``optimizers[1].lr``); ``bench.grid`` adds the file name."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """One resolved value of an axis: a registry name and its full parameters as plain data."""
+
+    name: str
+    params: dict[str, Any]
+
+    @property
+    def identity(self) -> str:
+        return json.dumps([self.name, self.params], sort_keys=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProblemOption(Option):
+    """A resolved problem with its budget; ``batch_size`` None is full batch (or no data)."""
+
+    uses_weights: bool = True
+    steps: int = DEFAULT_STEPS
+    batch_size: int | None = None
+    log_every: int = DEFAULT_LOG_EVERY
+    timeout: float | None = None
+    path: str = ""  # the entry it came from, e.g. "problems[2]", for messages
+
+    @property
+    def identity(self) -> str:
+        budget = [self.steps, self.batch_size, self.log_every]
+        return json.dumps([self.name, self.params, budget], sort_keys=True)
+
+
+def closest(name: str, valid: Iterable[str]) -> str:
+    """A ``" (did you mean 'x', 'y'?)"`` hint, or the list of valid names if none is close."""
+    valid = sorted(valid)
+    matches = difflib.get_close_matches(str(name), valid, n=3, cutoff=0.5)
+    if matches:
+        return " (did you mean " + ", ".join(repr(m) for m in matches) + "?)"
+    return " (valid: " + ", ".join(valid) + ")"
+
+
+def one_line(error: BaseException) -> str:
+    """An exception's message on one line."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON data: tuples become lists, NumPy scalars and dtypes Python values."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, np.dtype):
+        return value.name
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"{value!r} ({type(value).__name__}) is not plain data")
+
+
+def as_plain(path: str, source: str, value: Any) -> Any:
+    """:func:`plain`, raising :class:`InvalidKeyError` for what a plugin class cannot log."""
+    try:
+        return plain(value)
+    except TypeError as error:
+        raise InvalidKeyError(path, f"{source}: {error}") from None
+
+
+def describe_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, datetime.date | datetime.time):
+        return f"a date/time ({value})"
+    return repr(value)
+
+
+def check_data(path: str, value: Any) -> None:
+    """Reject TOML values that are not hyperparameters: tables, dates and NaN."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            check_data(f"{path}[{i}]", item)
+    elif not isinstance(value, bool | int | float | str):
+        raise InvalidKeyError(
+            path, f"expected a number, string, boolean or list, got {describe_value(value)}"
+        )
+    elif isinstance(value, float) and math.isnan(value):
+        raise InvalidKeyError(path, "nan is not a valid value")
+
+
+def integer(path: str, value: Any, low: int) -> int:
+    """``value`` as an int ``>= low``, else :class:`InvalidKeyError`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidKeyError(path, f"expected an integer >= {low}, got {describe_value(value)}")
+    if value < low:
+        raise InvalidKeyError(path, f"{value!r} is out of range; allowed >= {low}")
+    return value
+
+
+def positive(path: str, value: Any) -> float:
+    """``value`` as a finite float ``> 0``, else :class:`InvalidKeyError`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidKeyError(path, f"expected a number > 0, got {describe_value(value)}")
+    if not (math.isfinite(value) and value > 0):
+        raise InvalidKeyError(path, f"{value!r} is out of range; allowed a finite number > 0")
+    return float(value)
+
+
+def string(path: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidKeyError(path, f"expected a string, got {describe_value(value)}")
+    return value
+
+
+def table_list(data: dict[str, Any], key: str, required: bool) -> list[dict[str, Any]] | None:
+    """The entries of an axis such as ``[[optimizers]]``; a bare string means ``{name = ...}``."""
+    if key not in data:
+        if required:
+            raise InvalidKeyError(key, f"missing: add at least one [[{key}]] table with a name")
+        return None
+    value = data[key]
+    if not isinstance(value, list):
+        raise InvalidKeyError(
+            key, f"expected a list of [[{key}]] tables, got {describe_value(value)}"
+        )
+    if not value:
+        raise InvalidKeyError(key, "empty: give at least one entry")
+    entries = []
+    for i, entry in enumerate(value):
+        entry = {"name": entry} if isinstance(entry, str) else entry
+        if not isinstance(entry, dict):
+            raise InvalidKeyError(
+                f"{key}[{i}]", f"expected a table or a name, got {describe_value(entry)}"
+            )
+        if "name" not in entry:
+            raise InvalidKeyError(f"{key}[{i}]", "missing key 'name'")
+        string(f"{key}[{i}].name", entry["name"])
+        entries.append(entry)
+    return entries
+
+
+def check_keys(path: str, entry: dict[str, Any], valid: Iterable[str], owner: str) -> None:
+    """Raise for a key of ``entry`` that is not ``name`` or in ``valid``, naming the closest."""
+    valid = list(valid)
+    for key in entry:
+        if key == "name" or key in valid:
+            continue
+        if key in top_level_keys():
+            raise misplaced(path, key)
+        hint = closest(key, valid) if valid else f" ({owner} takes no parameters)"
+        raise InvalidKeyError(f"{path}.{key}", f"unknown parameter {key!r} of {owner}{hint}")
+
+
+def lookup(path: str, name: str, valid: Iterable[str], kind: str) -> str:
+    if name not in valid:
+        raise InvalidKeyError(path, f"unknown {kind} {name!r}{closest(name, valid)}")
+    return name
+
+
+def top_level_keys() -> tuple[str, ...]:
+    """The keys a grid may have at its top level: settings, budget, plugins and every axis."""
+    settings = ("name", "description", "seed", "seeds", *BUDGET_KEYS, "plugins")
+    return (*settings, *(entry.key for entry in axes()))
+
+
+def misplaced(path: str, key: str) -> InvalidKeyError:
+    """The error for a top-level key written inside a ``[[table]]`` (TOML's usual trap)."""
+    return InvalidKeyError(
+        f"{path}.{key}",
+        f"{key!r} is a top-level key but sits inside this table (in TOML every key after a "
+        "[[table]] header belongs to that table): move it above the first [[...]] header",
+    )

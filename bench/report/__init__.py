@@ -1,0 +1,1 @@
+"""report: numbers -> figures (matplotlib), a self-contained HTML page and Markdown."""

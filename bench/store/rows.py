@@ -1,0 +1,93 @@
+"""Rows for the store: a cell's configuration as columns, checks on a result, SQL values."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Collection
+from typing import Any
+
+import numpy as np
+
+from bench.grid.axes import axes
+from bench.grid.cell import Cell
+from bench.run.result import CURVE_COLUMNS, STATUSES, CellResult
+from bench.store.schema import BUDGET
+
+
+def check(result: CellResult) -> list[int]:
+    """Validate a result before touching the store; return its run seeds."""
+    key = result.cell.key
+    seeds = [int(run["seed"]) for run in result.runs]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"cell {key}: duplicate seeds in runs {seeds}")
+    for run in result.runs:
+        if run.get("status") not in STATUSES:
+            raise ValueError(f"cell {key}: status {run.get('status')!r} not in {STATUSES}")
+        if run.get("steps_done") is None:
+            raise ValueError(f"cell {key}: run of seed {run['seed']} has no steps_done")
+    orphans = {int(t["seed"]) for t in result.targets} - set(seeds)
+    if result.curves:
+        if set(result.curves) != set(CURVE_COLUMNS):
+            raise ValueError(
+                f"cell {key}: curve columns {sorted(result.curves)} are not {list(CURVE_COLUMNS)}"
+            )
+        lengths = {np.shape(col) for col in result.curves.values()}
+        if len(lengths) != 1 or len(next(iter(lengths))) != 1:
+            raise ValueError(f"cell {key}: curve columns must be 1-D and equally long: {lengths}")
+        orphans |= set(np.asarray(result.curves["seed"]).tolist()) - set(seeds)
+    if orphans:
+        raise ValueError(f"cell {key}: targets or curves name seeds {sorted(orphans)} not in runs")
+    return seeds
+
+
+def cell_row(cell: Cell) -> dict[str, Any]:
+    """The configuration columns of ``cell``'s runs: every axis, its parameters, lr, budget."""
+    row: dict[str, Any] = {}
+    for entry in axes():
+        row[entry.column] = sql_value(getattr(cell, entry.column))
+        if entry.params:
+            row[entry.params] = canonical_json(getattr(cell, entry.params))
+    row |= {name: sql_value(getattr(cell, name)) for name in BUDGET}
+    return row | {"lr": sql_value(cell.lr)}
+
+
+def ladder_row(cell: Cell, ladder: dict[str, Any]) -> tuple:
+    """The ``ladders`` row of ``cell``'s problem: metric, direction and target values."""
+    return (
+        cell.problem,
+        canonical_json(cell.problem_params),
+        ladder["metric"],
+        int(bool(ladder["higher_is_better"])),
+        json.dumps([float(t) for t in ladder["targets"]]),
+    )
+
+
+def sql_value(value: Any) -> Any:
+    """A value sqlite3 can bind: NumPy scalars unwrapped, NaN as NULL."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return None if isinstance(value, float) and value != value else value
+
+
+def canonical_json(value: Any) -> str:
+    def default(obj: Any) -> Any:
+        if isinstance(obj, np.generic | np.ndarray):
+            return obj.tolist()
+        raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+    return json.dumps(value, sort_keys=True, default=default)
+
+
+def json_text(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, list | tuple | dict) else value
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+
+
+def check_statuses(statuses: Collection[str]) -> None:
+    unknown = set(statuses) - set(STATUSES)
+    if unknown:
+        raise ValueError(f"unknown statuses {sorted(unknown)}; known: {STATUSES}")

@@ -1,0 +1,160 @@
+"""The store's tables, derived from the grid axes (``bench.grid.axes``), and their migrations.
+
+Version 1 had the same ``runs``, ``targets`` and ``curves`` tables; version 2 adds ``ladders``, each
+stored problem's target ladder (metric, direction, values), written with its cells so that
+analysis never has to rebuild a problem to read its targets. A version-1 store is upgraded in place
+when opened for writing; read-only, its ladders are recovered from the ``targets`` table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from bench.grid.axes import axes
+from bench.run.result import CURVE_COLUMNS
+
+SCHEMA_VERSION = 2
+BUSY_TIMEOUT = 30.0  # seconds a connection waits for a lock before giving up
+
+RUN_RESULTS = ("status", "steps_done", "diverged_step", "error", "final_train_loss",
+               "best_train_loss", "final_test_loss", "final_train_accuracy",
+               "final_test_accuracy", "opt_time")  # fmt: skip
+BUDGET = ("batch_size", "steps", "log_every", "grid_seed")
+
+_EXPERIMENTS = """
+CREATE TABLE experiments (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    machine TEXT NOT NULL,
+    blas TEXT NOT NULL,
+    versions TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    schema_version INTEGER NOT NULL
+)"""
+_RUNS = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+    cell_key TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    {axes},
+    batch_size INTEGER,
+    steps INTEGER NOT NULL,
+    log_every INTEGER NOT NULL,
+    grid_seed INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    steps_done INTEGER NOT NULL,
+    diverged_step INTEGER,
+    error TEXT,
+    final_train_loss REAL, best_train_loss REAL, final_test_loss REAL,
+    final_train_accuracy REAL, final_test_accuracy REAL,
+    opt_time REAL,
+    wall_time REAL,
+    finished_at TEXT NOT NULL,
+    UNIQUE (cell_key, seed)
+)"""
+_TARGETS = """
+CREATE TABLE targets (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    target NOT NULL,
+    step INTEGER,
+    time REAL,
+    PRIMARY KEY (run_id, target)
+) WITHOUT ROWID"""
+_CURVES = """
+CREATE TABLE curves (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    epoch REAL, time REAL, train_loss REAL, grad_norm REAL,
+    test_loss REAL, train_accuracy REAL, test_accuracy REAL,
+    PRIMARY KEY (run_id, step)
+) WITHOUT ROWID"""
+_LADDERS = """
+CREATE TABLE ladders (
+    problem TEXT NOT NULL,
+    problem_params TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    higher_is_better INTEGER NOT NULL,
+    targets TEXT NOT NULL,
+    PRIMARY KEY (problem, problem_params)
+) WITHOUT ROWID"""
+
+
+def axis_columns() -> list[tuple[str, str]]:
+    """(column, SQL declaration) of every axis column, in axis order; ``lr`` follows the
+    optimizer's parameters (the axis most reports sweep gets its own column)."""
+    columns = []
+    for entry in axes():
+        null = " NOT NULL" if entry.required or entry.default is not None else ""
+        columns.append((entry.column, f"{entry.column} TEXT{null}"))
+        if entry.params:
+            columns.append((entry.params, f"{entry.params} TEXT NOT NULL DEFAULT '{{}}'"))
+        if entry.column == "optimizer":
+            columns.append(("lr", "lr REAL"))
+    return columns
+
+
+def run_columns() -> tuple[str, ...]:
+    """Every column a run row binds, in insertion order."""
+    config = tuple(column for column, _ in axis_columns())
+    return ("experiment_id", "cell_key", "seed", *config, *BUDGET, *RUN_RESULTS, "wall_time",
+            "finished_at")  # fmt: skip
+
+
+def insert_run_sql() -> str:
+    """``INSERT INTO runs`` with named parameters (names come from code, never from data)."""
+    columns = run_columns()
+    return "INSERT INTO runs ({}) VALUES ({})".format(
+        ", ".join(columns), ", ".join(f":{c}" for c in columns)
+    )
+
+
+INSERT_CURVE = "INSERT INTO curves (run_id, {}) VALUES ({})".format(
+    ", ".join(CURVE_COLUMNS[1:]), ", ".join("?" * len(CURVE_COLUMNS))
+)
+RUN_DTYPES = {"run_id": "int64", "experiment_id": "int64", "seed": "int64", "steps": "int64",
+              "log_every": "int64", "grid_seed": "int64", "steps_done": "int64",
+              "batch_size": "Int64", "diverged_step": "Int64", "lr": "float64",
+              "wall_time": "float64", "opt_time": "float64"} | {
+    c: "float64" for c in RUN_RESULTS if c.startswith(("final_", "best_"))}  # fmt: skip
+
+
+def create(conn: sqlite3.Connection) -> None:
+    """Create every table of the current version in an empty database."""
+    runs = _RUNS.format(axes=",\n    ".join(declaration for _, declaration in axis_columns()))
+    for statement in (_EXPERIMENTS, runs, _TARGETS, _CURVES, _LADDERS):
+        conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")  # PRAGMA takes no `?`
+
+
+def is_optbench_store(conn: sqlite3.Connection, version: int) -> bool:
+    """A positive identification: a known version with optbench's tables and key columns."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE type='table'")}
+    needed = {"experiments", "runs", "targets", "curves"} | ({"ladders"} if version >= 2 else set())
+    if version < 1 or not needed <= tables:
+        return False
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    return {"cell_key", "seed", "problem", "optimizer", "status"} <= columns
+
+
+def upgrade(conn: sqlite3.Connection, version: int) -> None:
+    """Bring an optbench store of ``version`` up to date (inside the caller's transaction)."""
+    if version < 2:
+        conn.execute(_LADDERS)
+    add_axis_columns(conn)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+
+
+def add_axis_columns(conn: sqlite3.Connection) -> None:
+    """Add the columns of axes registered after the store was made (``register_axis``)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    for column, declaration in axis_columns():
+        if column not in have:
+            conn.execute(f"ALTER TABLE runs ADD COLUMN {declaration.replace(' NOT NULL', '')}")
+
+
+def missing_axis_columns(conn: sqlite3.Connection) -> list[str]:
+    """Axis columns the store lacks (an axis registered since it was written)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    return [column for column, _ in axis_columns() if column not in have]

@@ -1,0 +1,395 @@
+"""One SQLite file per experiment: the grid spec, every run, its targets and its logged curves.
+
+Only the parent process writes, one transaction per finished cell (:meth:`Store.write`), so a crash
+loses at most the cells in flight and never leaves part of a cell behind. A rerun of the same grid
+asks :meth:`Store.missing` which seeds are still to run; resuming is purely key-based. One process
+writes a store at a time (:mod:`bench.store.lock`); a second writer gets a :class:`StoreError` at
+once. Readers take no lock (WAL lets them read while a run writes). The tables are described in
+:mod:`bench.store.schema`, the frames it loads into in :mod:`bench.store.frames`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import sqlite3
+from collections.abc import Collection, Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.grid.cell import Cell
+from bench.run.result import CURVE_COLUMNS, STATUSES, CellResult
+from bench.store import frames, machine, rows, schema
+from bench.store.errors import StoreError, one_line
+from bench.store.lock import lock, undo, unlock, writable
+
+__all__ = ["Store", "StoreError", "export", "load"]
+
+
+class Store:
+    """An experiment's SQLite store, opened for writing (the default) or read-only.
+
+    Parameters
+    ----------
+    path
+        The ``.sqlite`` file. Missing parent directories are created when ``create`` is true.
+    create
+        Create the store when the file does not exist (otherwise raise :class:`StoreError`).
+    readonly
+        Open read-only (for loading); :meth:`write` and :meth:`start_experiment` then raise.
+
+    Raises
+    ------
+    StoreError
+        The file is not SQLite, is another program's database, has a newer schema, is read-only
+        while a write is needed, is being written by another process, or does not exist while
+        ``create`` is false. A store this call was creating is removed again, with any parent
+        directories it made.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, create: bool = True, readonly: bool = False):
+        self.path = Path(path)
+        self.readonly = readonly
+        self._experiment_id: int | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._lock: int | None = None
+        if not self.path.exists() and (readonly or not create):
+            raise StoreError(f"{self.path}: no such store")
+        made = [p for p in reversed(self.path.parents) if not p.exists()]
+        creating = False
+        try:
+            for directory in made:
+                directory.mkdir()
+            if not readonly:
+                self._lock = lock(self.path)
+            creating = not self.path.exists()  # decided under the lock: no one else is creating
+            self._conn = self._connect()
+        except BaseException as exc:
+            undo(self.path, creating, self._lock, made)
+            self._lock = None
+            if isinstance(exc, OSError):
+                raise StoreError(f"{self.path}: {one_line(exc)}") from exc
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a directory, not a store file")
+        if not self.readonly and self.path.exists() and not writable(self.path):
+            raise StoreError(f"{self.path}: read-only file, cannot write to it")
+        uri = f"{self.path.resolve().as_uri()}?mode={'ro' if self.readonly else 'rwc'}"
+        conn = sqlite3.connect(uri, uri=True, timeout=schema.BUSY_TIMEOUT, isolation_level=None)
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > schema.SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path}: schema version {version} is newer than this optbench reads "
+                    f"({schema.SCHEMA_VERSION}); upgrade optbench"
+                )
+            if version < schema.SCHEMA_VERSION:
+                self._create_schema(conn, version)
+            elif not self.readonly and schema.missing_axis_columns(conn):
+                with _transaction(conn):
+                    schema.add_axis_columns(conn)
+            if not self.readonly:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("BEGIN IMMEDIATE")  # fail now, not mid-grid, if we cannot write
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            conn.close()
+            cause = "not an SQLite database" if "not a database" in str(exc) else "cannot use it"
+            raise StoreError(f"{self.path}: {cause} ({one_line(exc)})") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _create_schema(self, conn: sqlite3.Connection, version: int) -> None:
+        """Create the tables of an empty file, or upgrade an older optbench store in place."""
+        tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+        known = version and schema.is_optbench_store(conn, version)
+        if (version == 0 and tables) or (version and not known):
+            found = f"schema version {version}" if version else "another program's database"
+            raise StoreError(f"{self.path}: not an optbench store ({found})")
+        if self.readonly:
+            if known:
+                return  # an older store, read as it is
+            raise StoreError(f"{self.path}: not an optbench store (empty file)")
+        with _transaction(conn):  # DDL and user_version commit together or not at all
+            if version:
+                schema.upgrade(conn, version)
+            else:
+                schema.create(conn)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection and release the write lock (idempotent).
+
+        SQLite checkpoints the WAL on the last close.
+        """
+        if self._conn is not None:
+            self._conn.close()
+        if self._lock is not None:
+            unlock(self.path, self._lock)
+            self._lock = None
+
+    def _require_writable(self) -> None:
+        if self.readonly:
+            raise StoreError(f"{self.path}: opened read-only, cannot write")
+
+    def start_experiment(self, name: str, spec_text: str) -> int:
+        """Record one invocation of a grid: its spec, the machine, BLAS and package versions.
+
+        Parameters
+        ----------
+        name
+            The grid's name.
+        spec_text
+            The grid spec exactly as read (TOML or JSON text).
+
+        Returns
+        -------
+        int
+            The experiment id; :meth:`write` uses it by default from now on.
+        """
+        self._require_writable()
+        info = [machine.machine_info(), machine.blas_info(), machine.package_versions()]
+        row = (name, spec_text, *map(json.dumps, info), rows.now(), schema.SCHEMA_VERSION)
+        try:
+            with _transaction(self._conn):
+                cursor = self._conn.execute(
+                    "INSERT INTO experiments (name, spec, machine, blas, versions, started_at, "
+                    "schema_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"{self.path}: cannot record the experiment ({one_line(exc)})"
+            ) from exc
+        self._experiment_id = cursor.lastrowid
+        return self._experiment_id
+
+    def write(self, result: CellResult, experiment_id: int | None = None) -> None:
+        """Store every run, target and curve point of one finished cell, in one transaction.
+
+        Rows already stored for the same (cell key, seed) are replaced (a ``--force`` rerun, or a
+        retried error), inside the same transaction: either the whole cell lands or none of it.
+
+        Parameters
+        ----------
+        result
+            What the engine returned for the cell.
+        experiment_id
+            The experiment the runs belong to; defaults to the last :meth:`start_experiment`.
+
+        Raises
+        ------
+        ValueError
+            ``result`` is malformed (unknown status, curve columns not ``CURVE_COLUMNS``, curve
+            or target seeds that are not among the runs); nothing is written.
+        StoreError
+            SQLite refused the write (disk full, locked, read-only...); nothing is written.
+        """
+        self._require_writable()
+        experiment_id = self._experiment_id if experiment_id is None else experiment_id
+        if experiment_id is None:
+            raise ValueError("no experiment: call start_experiment() or pass experiment_id")
+        cell = result.cell
+        seeds = rows.check(result)
+        shared = rows.cell_row(cell) | {
+            "experiment_id": experiment_id,
+            "cell_key": cell.key,
+            "wall_time": float(result.wall_time),
+            "finished_at": rows.now(),
+        }
+        runs = [
+            shared | {k: rows.sql_value(run.get(k)) for k in ("seed", *schema.RUN_RESULTS)}
+            for run in result.runs
+        ]
+        try:
+            with _transaction(self._conn):
+                self._conn.executemany(
+                    "DELETE FROM runs WHERE cell_key = ? AND seed = ?",
+                    [(cell.key, s) for s in seeds],
+                )
+                self._conn.executemany(schema.insert_run_sql(), runs)
+                ids = dict(
+                    self._conn.execute("SELECT seed, id FROM runs WHERE cell_key = ?", (cell.key,))
+                )
+                self._conn.executemany(
+                    "INSERT INTO targets (run_id, target, step, time) VALUES (?, ?, ?, ?)",
+                    [
+                        (ids[int(t["seed"])], *(rows.sql_value(t[k]) for k in ("target", "step", "time")))
+                        for t in result.targets
+                    ],
+                )
+                if result.curves:
+                    columns = [np.asarray(result.curves[c]).tolist() for c in CURVE_COLUMNS]
+                    columns[0] = [ids[int(s)] for s in columns[0]]
+                    self._conn.executemany(schema.INSERT_CURVE, zip(*columns, strict=True))
+                if result.ladder is not None:
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO ladders VALUES (?, ?, ?, ?, ?)",
+                        rows.ladder_row(cell, result.ladder),
+                    )
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"{self.path}: cannot write cell {cell.key} ({one_line(exc)})"
+            ) from exc
+
+    def completed_seeds(
+        self, keys: Iterable[str] | None = None, *, retry: Collection[str] = ()
+    ) -> dict[str, set[int]]:
+        """The stored seeds of each cell, in one query.
+
+        Parameters
+        ----------
+        keys
+            Cell keys to report (default: every cell in the store).
+        retry
+            Statuses whose runs count as not completed (e.g. ``("error", "timeout")``).
+
+        Returns
+        -------
+        dict
+            Cell key -> set of completed seed indices; cells with none are absent.
+        """
+        rows.check_statuses(retry)
+        wanted = None if keys is None else set(keys)
+        done: dict[str, set[int]] = {}
+        for key, seed, status in self._conn.execute("SELECT cell_key, seed, status FROM runs"):
+            if status not in retry and (wanted is None or key in wanted):
+                done.setdefault(key, set()).add(seed)
+        return done
+
+    def missing(self, cells: Iterable[Cell], *, retry: Collection[str] = ()) -> list[Cell]:
+        """The cells still to run, each narrowed to its seeds not yet stored.
+
+        Parameters
+        ----------
+        cells
+            The grid's cells.
+        retry
+            Statuses to run again, as in :meth:`completed_seeds`.
+
+        Returns
+        -------
+        list of Cell
+            In the given order; fully stored cells are dropped, partly stored ones keep only
+            their missing seeds (:meth:`Cell.with_seeds`).
+        """
+        cells = list(cells)
+        done = self.completed_seeds({c.key for c in cells}, retry=retry)
+        todo = []
+        for cell in cells:
+            seeds = tuple(s for s in cell.seeds if s not in done.get(cell.key, ()))
+            if seeds:
+                todo.append(cell if seeds == tuple(cell.seeds) else cell.with_seeds(seeds))
+        return todo
+
+    def status_counts(self) -> dict[str, int]:
+        """Number of stored runs per status, every status of ``STATUSES`` present (0 if none)."""
+        counts = dict.fromkeys(STATUSES, 0)
+        counts.update(self._conn.execute("SELECT status, count(*) FROM runs GROUP BY status"))
+        return counts
+
+    def runs(self) -> pd.DataFrame:
+        """One row per run: configuration, results, flat parameters, ladder and target columns
+        (see :mod:`bench.store.frames`)."""
+        return frames.runs_frame(self._conn)
+
+    def curves(self) -> pd.DataFrame:
+        """One row per logged point, with the run's id, seed and main configuration columns."""
+        return frames.curves_frame(self._conn)
+
+    def experiments(self) -> pd.DataFrame:
+        """One row per invocation: grid spec, start time, machine, BLAS and versions."""
+        return frames.experiments_frame(self._conn)
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+
+
+def load(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read a store into tidy DataFrames.
+
+    Parameters
+    ----------
+    path
+        The store file.
+
+    Returns
+    -------
+    runs, curves : pandas.DataFrame
+        :meth:`Store.runs` and :meth:`Store.curves`; :meth:`Store.experiments` holds the machine.
+    """
+    with Store(path, create=False, readonly=True) as store:
+        return store.runs(), store.curves()
+
+
+def export(path: str | os.PathLike, out_dir: str | os.PathLike, fmt: str = "csv") -> list[Path]:
+    """Write a store's experiments, runs and curves as ``.csv`` or ``.parquet`` files.
+
+    Lists and dicts (BLAS info, tuple-valued parameters) are written as JSON text.
+
+    Parameters
+    ----------
+    path
+        The store file.
+    out_dir
+        Directory for ``experiments``, ``runs`` and ``curves`` files (created if missing).
+    fmt
+        ``"csv"`` or ``"parquet"`` (needs pyarrow).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
+    if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise ImportError("exporting to parquet needs pyarrow: pip install pyarrow (or use csv)")
+    with Store(path, create=False, readonly=True) as store:
+        frames = {
+            "experiments": store.experiments(),
+            "runs": store.runs(),
+            "curves": store.curves(),
+        }
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, df in frames.items():
+        for column in df.columns:
+            if pd.api.types.is_object_dtype(df[column]):
+                df[column] = df[column].map(rows.json_text)
+        file = out / f"{name}.{fmt}"
+        if fmt == "csv":
+            df.to_csv(file, index=False)
+        else:
+            df.to_parquet(file, index=False)
+        written.append(file)
+    return written
+
+
