@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 from bench.errors import UsageError
 from bench.grid.cell import Cell
 from bench.paths import default_store
+from bench.run.parallel import cpu_count
 from bench.run.result import CellResult
 
 HELP = "run a grid (a preset or a TOML file) into a SQLite store"
@@ -69,7 +69,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def effective_jobs(jobs: int) -> int:
-    cores = os.cpu_count() or 1
+    cores = cpu_count()
     return cores if jobs == -1 else min(jobs, cores)
 
 

@@ -6,13 +6,13 @@ import sys
 
 HELP = "time the optimizers, problems and harness; save runs and catch slowdowns"
 DESCRIPTION = (
-    "Run the speed suite (tests/speed, pytest-benchmark): every optimizer's step at 10^3, 10^5 "
-    "and 10^6 float32 parameters and on 1,000 stacked 2-D runs, every problem's loss_and_grad, "
-    "one tiny engine cell and the store's writes. --save keeps the rounds in pytest-benchmark's "
-    "storage; --compare judges this run against a saved one the way asv does: a benchmark "
-    "regressed when its median time and its median ratio to a control memory copy measured "
-    "alongside it both grew by more than the threshold and Mann-Whitney U tests over the rounds "
-    "say so (p < 0.05). Exits 1 on a regression or a failed suite, 0 otherwise."
+    "Run the speed suite (bench/speed/suite, pytest-benchmark): every optimizer's step at 10^3, "
+    "10^5 and 10^6 float32 parameters and on 1,000 stacked 2-D runs, every problem's "
+    "loss_and_grad, one tiny engine cell and the store's writes. --save keeps the rounds in "
+    "pytest-benchmark's storage; --compare judges this run against a saved one the way asv "
+    "does: a benchmark regressed when its median time and its median ratio to a control memory "
+    "copy measured alongside it both grew by more than the threshold and Mann-Whitney U tests "
+    "over the rounds say so (p < 0.05). Exits 1 on a regression or a failed suite, 0 otherwise."
 )
 
 
@@ -63,20 +63,24 @@ def configure(parser) -> None:
 
 
 def execute(args) -> int:
-    from bench.speed import speedtrack
     from bench.errors import UsageError
+    from bench.speed.compare import compare, parse_threshold
+    from bench.speed.errors import SpeedError
+    from bench.speed.formatting import format_changes, format_run
+    from bench.speed.runner import run_suite
+    from bench.speed.saved import find_saved, load_run
 
     try:
-        threshold = speedtrack.parse_threshold(args.threshold)
-        baseline_path = speedtrack.find_saved(args.storage, args.compare) if args.compare else None
-        baseline = speedtrack.load_run(baseline_path) if baseline_path else None
-    except speedtrack.SpeedError as error:
+        threshold = parse_threshold(args.threshold)
+        baseline_path = find_saved(args.storage, args.compare) if args.compare else None
+        baseline = load_run(baseline_path) if baseline_path else None
+    except SpeedError as error:
         raise UsageError(str(error)) from None
     if args.max_time <= 0 or args.processes < 1:
         raise UsageError("--max-time must be positive and --processes at least 1")
-    print("running the speed suite (tests/speed)...", file=sys.stderr, flush=True)
+    print("running the speed suite (bench/speed/suite)...", file=sys.stderr, flush=True)
     try:
-        run = speedtrack.run_suite(
+        run = run_suite(
             save=args.save,
             storage=args.storage,
             keyword=args.keyword,
@@ -85,17 +89,17 @@ def execute(args) -> int:
             max_time=args.max_time,
             echo=args.verbose,
         )
-    except speedtrack.SpeedError as error:
+    except SpeedError as error:
         print(f"optbench speed: {error}", file=sys.stderr)
         return 1
-    print(speedtrack.format_run(run))
+    print(format_run(run))
     if args.save:
         print(f"\nsaved as {args.save!r} in {args.storage}")
     if baseline is None:
         return 0
     if args.keyword:  # benchmarks left out by -k are not "gone"
         baseline = {name: bench for name, bench in baseline.items() if name in run}
-    changes = speedtrack.compare(baseline, run, threshold)
+    changes = compare(baseline, run, threshold)
     print(f"\ncompared with {baseline_path}:")
-    print(speedtrack.format_changes(changes, threshold))
+    print(format_changes(changes, threshold))
     return 1 if any(c.verdict == "regression" for c in changes) else 0

@@ -332,7 +332,6 @@ def plot_sensitivity(data: dict[str, pd.DataFrame], problem: str) -> Figure:
 # --- robustness heatmaps ---------------------------------------------------------------------
 
 
-
 def plot_robustness(data: dict[str, dict[str, Any]], problem: str) -> Figure:
     """Optimizer x axis value: colour is the median final loss (log scale), the text its value
     and the share of runs that diverged.

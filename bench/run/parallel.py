@@ -97,7 +97,7 @@ def run_cells(
     if backend == "dask":
         yield from _run_dask(cells, scheduler, plugins, paths)
         return
-    jobs = _cpu_count() if jobs == -1 else jobs
+    jobs = cpu_count() if jobs == -1 else jobs
     if jobs == 1 and all(cell.timeout is None for cell in cells):
         for cell in cells:
             yield run_cell(cell, plugins)
@@ -109,10 +109,12 @@ def run_cells(
 # loky
 
 
-def _cpu_count() -> int:
-    from joblib import cpu_count  # respects affinity masks and cgroup quotas
+def cpu_count() -> int:
+    """The CPUs this process may use: affinity masks and cgroup quotas count, unlike
+    ``os.cpu_count()`` (joblib's count)."""
+    from joblib import cpu_count as joblib_cpu_count
 
-    return cpu_count()
+    return joblib_cpu_count()
 
 
 def _worker_init(parent: int) -> None:
@@ -241,7 +243,7 @@ def _one_line(error: BaseException) -> str:
 def _run_loky(
     cells: list[Cell], jobs: int, plugins: tuple[str, ...], paths: tuple[str, ...]
 ) -> Iterator[CellResult]:
-    env = {v: os.environ.get(v, str(max(_cpu_count() // jobs, 1))) for v in THREAD_VARIABLES}
+    env = {v: os.environ.get(v, str(max(cpu_count() // jobs, 1))) for v in THREAD_VARIABLES}
     pending = deque(cells)
     workers = [_Worker(env) for _ in range(jobs)]
     try:

@@ -26,7 +26,6 @@ CURVE_COLUMNS = (
 )
 
 
-
 @dataclasses.dataclass
 class CellResult:
     """What running a cell produced: one entry per seed in ``runs``.

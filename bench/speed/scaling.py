@@ -1,4 +1,4 @@
-"""Runner performance, measured side by side in one run (issue 4's performance rows).
+"""Runner performance: a grid at 1 job against 2 jobs, and the whole quick run, timed in one go.
 
     python -m bench.speed.scaling [--grid standard] [--skip-quick]
 

@@ -109,5 +109,3 @@ def flat_params(texts: pd.Series, prefix: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, index=texts.index).drop(
         columns="opt.lr", errors="ignore"
     )
-
-

@@ -229,7 +229,10 @@ class Store:
                 self._conn.executemany(
                     "INSERT INTO targets (run_id, target, step, time) VALUES (?, ?, ?, ?)",
                     [
-                        (ids[int(t["seed"])], *(rows.sql_value(t[k]) for k in ("target", "step", "time")))
+                        (
+                            ids[int(t["seed"])],
+                            *(rows.sql_value(t[k]) for k in ("target", "step", "time")),
+                        )
                         for t in result.targets
                     ],
                 )
@@ -329,8 +332,6 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-
-
 def load(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read a store into tidy DataFrames.
 
@@ -391,5 +392,3 @@ def export(path: str | os.PathLike, out_dir: str | os.PathLike, fmt: str = "csv"
             df.to_parquet(file, index=False)
         written.append(file)
     return written
-
-

@@ -628,7 +628,9 @@ def test_hostile_strings_reach_the_store_only_as_bound_parameters(tmp_path, monk
     connect = sqlite3.connect
     TracingConnection.statements = []
     monkeypatch.setattr(
-        bench.store.store.sqlite3, "connect", lambda *a, **k: connect(*a, factory=TracingConnection, **k)
+        bench.store.store.sqlite3,
+        "connect",
+        lambda *a, **k: connect(*a, factory=TracingConnection, **k),
     )
     assert run("run", path, "--store", store, "--jobs", 1) == 0
     runs, curves = load(store)

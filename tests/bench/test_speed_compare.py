@@ -7,9 +7,12 @@ import textwrap
 import numpy as np
 import pytest
 
-from bench.speed import speedtrack
 from bench.cli import main
-from bench.speed.speedtrack import Benchmark, SpeedError, compare
+from bench.speed.compare import Benchmark, compare, parse_threshold
+from bench.speed.errors import SpeedError
+from bench.speed.formatting import format_changes, format_run, short_name
+from bench.speed.runner import pytest_command
+from bench.speed.saved import find_saved, load_run, merge_documents
 
 
 def bench(median, control=1e-5, rounds=200, spread=0.03, seed=0, name="b"):
@@ -73,7 +76,7 @@ def test_without_control_timings_the_seconds_alone_decide():
 def test_benchmarks_in_one_run_only_are_new_or_gone():
     changes = compare({"old": bench(1e-4)}, {"new": bench(1e-4)})
     assert {c.name: c.verdict for c in changes} == {"old": "gone", "new": "new"}
-    text = speedtrack.format_changes(changes, 0.1)
+    text = format_changes(changes, 0.1)
     assert "1 new, 1 gone" in text
 
 
@@ -106,7 +109,7 @@ def test_merge_documents_pools_rounds_and_recomputes_the_summary():
         }
         return {"benchmarks": [entry], "machine_info": {"node": "x"}}
 
-    merged = speedtrack.merge_documents(
+    merged = merge_documents(
         [document([1.0, 2.0, 3.0], [0.1, 0.1, 0.1]), document([4.0, 5.0], [0.2, 0.2])]
     )
     (entry,) = merged["benchmarks"]
@@ -119,13 +122,13 @@ def test_merge_documents_pools_rounds_and_recomputes_the_summary():
 
 @pytest.mark.parametrize(("text", "value"), [("10%", 0.1), ("0.25", 0.25), (" 5% ", 0.05)])
 def test_parse_threshold(text, value):
-    assert speedtrack.parse_threshold(text) == pytest.approx(value)
+    assert parse_threshold(text) == pytest.approx(value)
 
 
 @pytest.mark.parametrize("text", ["ten", "0%", "-5%", "2000%"])
 def test_parse_threshold_rejects_bad_values(text):
     with pytest.raises(SpeedError, match="threshold"):
-        speedtrack.parse_threshold(text)
+        parse_threshold(text)
 
 
 def write_run(path, data=(1e-4, 2e-4, 3e-4), control=(1e-5, 1e-5, 1e-5), with_data=True):
@@ -134,7 +137,7 @@ def write_run(path, data=(1e-4, 2e-4, 3e-4), control=(1e-5, 1e-5, 1e-5), with_da
         stats["data"] = list(data)
     entry = {
         "name": "test_step[adam-1e3]",
-        "fullname": "tests/speed/test_step_speed.py::test_step[adam-1e3]",
+        "fullname": "test_step_speed.py::test_step[adam-1e3]",
         "extra_info": {"control": list(control), "control_bytes": 4096, "params": 1000},
         "stats": stats,
     }
@@ -144,21 +147,21 @@ def write_run(path, data=(1e-4, 2e-4, 3e-4), control=(1e-5, 1e-5, 1e-5), with_da
 
 
 def test_load_run_reads_rounds_control_and_extra_info(tmp_path):
-    run = speedtrack.load_run(write_run(tmp_path / "run.json"))
+    run = load_run(write_run(tmp_path / "run.json"))
     (name,) = run
-    assert speedtrack.short_name(name) == "test_step[adam-1e3]"
+    assert short_name(name) == "test_step[adam-1e3]"
     np.testing.assert_allclose(run[name].times, [1e-4, 2e-4, 3e-4])
     np.testing.assert_allclose(run[name].ratios, [10.0, 20.0, 30.0])
     assert run[name].extra == {"control_bytes": 4096, "params": 1000}
-    assert "x control" in speedtrack.format_run(run)
+    assert "x control" in format_run(run)
 
 
 def test_load_run_refuses_files_without_rounds(tmp_path):
     with pytest.raises(SpeedError, match="no rounds"):
-        speedtrack.load_run(write_run(tmp_path / "run.json", with_data=False))
+        load_run(write_run(tmp_path / "run.json", with_data=False))
     (tmp_path / "junk.json").write_text("{}")
     with pytest.raises(SpeedError, match="not a pytest-benchmark result"):
-        speedtrack.load_run(tmp_path / "junk.json")
+        load_run(tmp_path / "junk.json")
 
 
 def test_find_saved_takes_the_newest_run_of_that_name(tmp_path):
@@ -166,18 +169,22 @@ def test_find_saved_takes_the_newest_run_of_that_name(tmp_path):
     write_run(machine / "0001_main.json")
     write_run(machine / "0002_other.json")
     newest = write_run(machine / "0003_main.json")
-    assert speedtrack.find_saved(tmp_path, "main") == newest
-    assert speedtrack.find_saved(tmp_path, "0002").name == "0002_other.json"
-    assert speedtrack.find_saved(tmp_path, str(newest)) == newest
-    with pytest.raises(SpeedError, match="saved names: main, other"):
-        speedtrack.find_saved(tmp_path, "mian")
+    assert find_saved(tmp_path, "main") == newest
+    assert find_saved(tmp_path, "0002").name == "0002_other.json"
+    assert find_saved(tmp_path, str(newest)) == newest
+    with pytest.raises(SpeedError, match="did you mean 'main'"):
+        find_saved(tmp_path, "mian")
+    with pytest.raises(SpeedError, match="valid: main, other"):
+        find_saved(tmp_path, "zzz")
 
 
 def test_the_pytest_command_saves_rounds_and_drops_the_projects_addopts(tmp_path):
-    command = speedtrack.pytest_command(
+    command = pytest_command(
         tmp_path, tmp_path / "out.json", save="main", storage=tmp_path, keyword="adam"
     )
     assert "--benchmark-only" in command and "addopts=" in command
+    assert command[command.index("-c") + 1] == str(tmp_path / "pytest.ini")
+    assert command[command.index("--rootdir") + 1] == str(tmp_path)
     assert "--benchmark-save=main" in command and "--benchmark-save-data" in command
     assert command[command.index("-k") + 1] == "adam"
 

@@ -1,8 +1,8 @@
 """The speed suite's shared parts: plugin loading and the ``measure`` fixture.
 
-The normal test run skips this folder (``--ignore=tests/speed`` in pyproject's addopts);
-``pytest tests/speed --benchmark-only`` runs it, and ``optbench speed`` wraps it. BLAS runs with
-one thread throughout.
+The project's test run does not collect this folder (it is outside ``testpaths``, and pyproject's
+addopts ignore it); ``pytest bench/speed/suite --benchmark-only`` runs it with the folder's own
+``pytest.ini``, and ``optbench speed`` wraps it. BLAS runs with one thread throughout.
 
 Every benchmark goes through ``measure``: pytest-benchmark times the target round by round, and
 before each round ``measure`` times a control, an ``np.copyto`` of as many bytes as the target's
@@ -15,16 +15,13 @@ neighbour, moves both and leaves the ratio alone.
 from __future__ import annotations
 
 import importlib
-import math
-import time
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-MAX_ROUNDS = 5000  # rounds per benchmark: enough for the rank test, a bounded JSON file
-MIN_CONTROL_BYTES = 4096
+from bench.speed.suite.measuring import CopyControl, rounds_for, time_calls
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,50 +48,12 @@ def one_blas_thread():
         yield
 
 
-class CopyControl:
-    """``np.copyto`` between two buffers of ``nbytes / 2`` bytes: ``nbytes`` read plus written."""
-
-    def __init__(self, nbytes: int):
-        half = max(nbytes, MIN_CONTROL_BYTES) // 2
-        self.src = np.ones(half, dtype=np.uint8)
-        self.dst = np.empty_like(self.src)
-        self.nbytes = 2 * half
-
-    def __call__(self) -> None:
-        np.copyto(self.dst, self.src)
-
-
-def array_bytes(*collections: object) -> int:
-    """Total bytes of every NumPy array found in the given objects (lists, tuples, dataclasses)."""
-    total = 0
-    stack = list(collections)
-    while stack:
-        item = stack.pop()
-        if isinstance(item, np.ndarray):
-            total += item.nbytes
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-        elif hasattr(item, "__dict__"):
-            stack.extend(vars(item).values())
-    return total
-
-
-def time_calls(fn: Callable[[], object], count: int) -> list[float]:
-    """Seconds of each of ``count`` calls of ``fn``."""
-    times = []
-    for _ in range(count):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
-
-
 @pytest.fixture
 def measure(benchmark, request) -> Callable[..., None]:
     """``measure(target, nbytes=..., **info)``: benchmark ``target``, a control before each round.
 
     Rounds are sized from ``--benchmark-max-time`` and ``--benchmark-min-rounds`` (at most
-    ``MAX_ROUNDS``), one call each: pytest-benchmark runs a per-round setup only with one
+    ``measuring.MAX_ROUNDS``), one call each: pytest-benchmark runs a per-round setup only with one
     iteration. The setup copies twice and times the second copy, so the control does not inherit
     the aftermath of the previous round (caches it evicted, a core idled by a sleep) and shrink
     the very changes it is there to confirm. ``info`` goes to ``extra_info``.
@@ -105,10 +64,11 @@ def measure(benchmark, request) -> Callable[..., None]:
         control = CopyControl(nbytes)
         target()  # once-only paths (first steps, lazy data loading) stay out of the estimate
         per_round = float(np.median(time_calls(target, 3)) + 2 * np.median(time_calls(control, 3)))
-        max_time = float(config.getoption("benchmark_max_time"))
-        min_rounds = int(config.getoption("benchmark_min_rounds"))
-        rounds = math.ceil(max_time / (per_round + 2e-6))
-        rounds = min(max(rounds, min_rounds), MAX_ROUNDS)
+        rounds = rounds_for(
+            per_round,
+            float(config.getoption("benchmark_max_time")),
+            int(config.getoption("benchmark_min_rounds")),
+        )
         warmup = min(10, max(1, rounds // 20))
         times: list[float] = []
 

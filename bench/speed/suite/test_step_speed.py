@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import optimizers
-from tests.speed.conftest import array_bytes
+from bench.speed.suite.measuring import array_bytes
 
 SHAPES = {"1e3": (1, 10**3), "1e5": (1, 10**5), "1e6": (1, 10**6), "R1000x2": (1000, 2)}
 

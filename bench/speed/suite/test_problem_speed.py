@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import problems
-from tests.speed.conftest import array_bytes
+from bench.speed.suite.measuring import array_bytes
 
 
 @pytest.mark.parametrize("name", problems.names())
