@@ -1,5 +1,10 @@
 """optimizers: update rules, learning-rate schedules and gradient clipping. Pure NumPy, no I/O.
 
+Each kind of named thing is a :class:`~optimizers.registry.Registry` with ``names``, ``get``,
+``create`` and ``describe``: the update rules here, the schedules in ``optimizers.schedules`` and
+the clipping strategies in ``optimizers.clipping``. ``optimizers.testing.check_optimizer`` is what
+a new rule must pass.
+
 >>> import numpy as np, optimizers
 >>> opt = optimizers.create("adam", lr=1e-3)
 >>> params = [np.ones((4, 3))]          # 4 runs of a 3-vector
@@ -7,21 +12,32 @@
 >>> opt.step(params, [np.ones((4, 3))], state)
 """
 
+from optimizers import clipping, schedules
 from optimizers import rules as _rules  # noqa: F401  (registers the built-in update rules)
-from optimizers.base import Optimizer, create, get, names, register
-from optimizers.clipping import clip
+from optimizers.base import RULES, Optimizer, State, create, describe, get, names, register
+from optimizers.clipping import clip, clipper
 from optimizers.clipping import names as clip_names
+from optimizers.registry import Description, Parameter, Registry
 from optimizers.schedules import names as schedule_names
 from optimizers.schedules import schedule
 
 __all__ = [
+    "RULES",
+    "Description",
     "Optimizer",
+    "Parameter",
+    "Registry",
+    "State",
     "clip",
     "clip_names",
+    "clipper",
+    "clipping",
     "create",
+    "describe",
     "get",
     "names",
     "register",
     "schedule",
     "schedule_names",
+    "schedules",
 ]

@@ -44,8 +44,8 @@ def check_number(
     """Raise unless ``value`` is a finite real number in the interval given by its bounds."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise ValueError(f"{owner}: {name} must be a number, got {value!r}")
-    left = "(" if low_open else "["
-    right = ")" if high_open else "]"
+    left = "(" if low_open or math.isinf(low) else "["
+    right = ")" if high_open or math.isinf(high) else "]"
     interval = f"{left}{low:g}, {high:g}{right}"
     inside = (value > low if low_open else value >= low) and (
         value < high if high_open else value <= high

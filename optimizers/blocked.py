@@ -11,7 +11,7 @@ written back once. Scratch buffers are reused block after block, so they stay in
 Every operation is elementwise, so each element goes through exactly the same floating-point
 operations in the same order whichever path runs: the two paths agree bit for bit, and where the
 block boundaries fall cannot change a result (stacked runs still equal separate runs).
-``tests/optimizers/test_fast_path.py`` checks this for every rule.
+``optimizers.testing.check_optimizer`` checks this for every rule that has an ``update``.
 """
 
 from __future__ import annotations

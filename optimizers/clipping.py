@@ -1,5 +1,9 @@
 """Gradient clipping: ``clip(name, grads, params=None, **kw)`` clips in place, run by run.
 
+``create(name, **kw)`` (also ``clipper``) validates once and returns the strategy, a callable
+``(grads, params=None) -> grads``; the module's ``names``, ``get``, ``create`` and ``describe`` are
+those of its :class:`Registry`.
+
 Every array has the leading runs axis R; every norm here is taken per run, so one run's large
 gradient never rescales another run. Scaling is done in place with a per-run coefficient of shape
 (R, 1, ...), so contiguous arrays need no full-size temporary; dtypes are kept (float32 stays
@@ -11,10 +15,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
-from optimizers._validate import check_keywords, check_number, unknown_name
+from optimizers._validate import check_number
+from optimizers.registry import Registry
 
 Arrays = Sequence[np.ndarray]
 
@@ -46,31 +52,117 @@ def _scale(g: np.ndarray, coef: np.ndarray) -> None:
         g *= coef.reshape((coef.shape[0],) + (1,) * (g.ndim - 2) + (coef.shape[1],))
 
 
-def _none(grads: Arrays, params: Arrays | None) -> None:
-    pass
+CLIPPING = Registry("clipping")
+names = CLIPPING.names
+get = CLIPPING.get
+create = CLIPPING.create
+describe = CLIPPING.describe
 
 
-def _value(grads: Arrays, params: Arrays | None, clip_value: float) -> None:
-    for g in grads:
-        np.clip(g, -clip_value, clip_value, out=g)
+@dataclasses.dataclass(frozen=True)
+class _Strategy:
+    """A clipping strategy: its keywords are its fields, checked once when it is built."""
+
+    name: ClassVar[str] = ""
+    needs_params: ClassVar[bool] = False
+    torch_reference: ClassVar[str | None] = None
+
+    def __post_init__(self) -> None:
+        owner = f"clipping {self.name!r}"
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            check_number(owner, f.name, value, 0.0, math.inf, low_open=True, high_open=True)
+
+    @classmethod
+    def describe_extra(cls) -> dict[str, Any]:
+        """Facts for ``describe``: whether it needs params, and the torch function it matches."""
+        return {"needs_params": cls.needs_params, "torch": cls.torch_reference}
+
+    def __call__(self, grads: Arrays, params: Arrays | None = None) -> Arrays:
+        """Clip ``grads`` in place, each run on its own, and return ``grads``."""
+        if self.needs_params:
+            owner = f"clipping {self.name!r}"
+            if params is None:
+                raise ValueError(f"{owner} needs params (the current parameters), got None")
+            shapes = [p.shape for p in params]
+            if shapes != [g.shape for g in grads]:
+                raise ValueError(f"{owner}: params shapes {shapes} differ from grads shapes")
+        self.apply(grads, params)
+        return grads
+
+    def apply(self, grads: Arrays, params: Arrays | None) -> None:
+        raise NotImplementedError
 
 
-def _norm(grads: Arrays, params: Arrays | None, max_norm: float) -> None:
-    for g in grads:
-        norm = np.sqrt(_sum_squares(g))
-        _scale(g, np.minimum(max_norm / (norm + _TORCH_NORM_EPS), 1.0))
+def _register(name: str) -> Callable[[type[_Strategy]], type[_Strategy]]:
+    def decorator(cls: type[_Strategy]) -> type[_Strategy]:
+        cls.name = name
+        return CLIPPING.register(name, cls)
+
+    return decorator
 
 
-def _global_norm_clip(grads: Arrays, params: Arrays | None, max_norm: float) -> None:
-    coef = np.minimum(max_norm / (_global_norm(grads) + _TORCH_NORM_EPS), 1.0)
-    for g in grads:
-        _scale(g, coef)
+@_register("none")
+@dataclasses.dataclass(frozen=True)
+class NoClipping(_Strategy):
+    """No change."""
+
+    def apply(self, grads: Arrays, params: Arrays | None) -> None:
+        pass
 
 
-def _normalize(grads: Arrays, params: Arrays | None, eps: float) -> None:
-    coef = 1.0 / (_global_norm(grads) + eps)
-    for g in grads:
-        _scale(g, coef)
+@_register("value")
+@dataclasses.dataclass(frozen=True)
+class Value(_Strategy):
+    """Clamp every element to ``[-clip_value, clip_value]``."""
+
+    clip_value: float
+    torch_reference = "torch.nn.utils.clip_grad_value_"
+
+    def apply(self, grads: Arrays, params: Arrays | None) -> None:
+        for g in grads:
+            np.clip(g, -self.clip_value, self.clip_value, out=g)
+
+
+@_register("norm")
+@dataclasses.dataclass(frozen=True)
+class Norm(_Strategy):
+    """Each array on its own: ``g *= min(max_norm / (||g|| + 1e-6), 1)``."""
+
+    max_norm: float
+    torch_reference = "torch.nn.utils.clip_grad_norm_"  # applied to each array alone
+
+    def apply(self, grads: Arrays, params: Arrays | None) -> None:
+        for g in grads:
+            norm = np.sqrt(_sum_squares(g))
+            _scale(g, np.minimum(self.max_norm / (norm + _TORCH_NORM_EPS), 1.0))
+
+
+@_register("global_norm")
+@dataclasses.dataclass(frozen=True)
+class GlobalNorm(_Strategy):
+    """``g *= min(max_norm / (||g|| + 1e-6), 1)``, ``||g||`` the norm over all arrays of a run."""
+
+    max_norm: float
+    torch_reference = "torch.nn.utils.clip_grad_norm_"
+
+    def apply(self, grads: Arrays, params: Arrays | None) -> None:
+        coef = np.minimum(self.max_norm / (_global_norm(grads) + _TORCH_NORM_EPS), 1.0)
+        for g in grads:
+            _scale(g, coef)
+
+
+@_register("normalize")
+@dataclasses.dataclass(frozen=True)
+class Normalize(_Strategy):
+    """``g /= ||g|| + eps`` with ``||g||`` the norm over all arrays of a run."""
+
+    eps: float = 1e-8
+
+    def apply(self, grads: Arrays, params: Arrays | None) -> None:
+        coef = 1.0 / (_global_norm(grads) + self.eps)
+        for g in grads:
+            _scale(g, coef)
 
 
 def _unit_norms(x: np.ndarray) -> np.ndarray:
@@ -81,38 +173,20 @@ def _unit_norms(x: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("riu,riu->ru", flat, flat))
 
 
-def _agc(grads: Arrays, params: Arrays, clip_factor: float, eps: float) -> None:
-    for g, p in zip(grads, params, strict=True):
-        max_norm = clip_factor * np.maximum(_unit_norms(p), eps)
-        # max_norm / max(||G_u||, max_norm): 1 exactly when unclipped, and never divides by 0.
-        _scale(g, max_norm / np.maximum(_unit_norms(g), max_norm))
-
-
+@_register("agc")
 @dataclasses.dataclass(frozen=True)
-class _Rule:
-    function: Callable[..., None]
-    defaults: dict[str, float | None]  # None marks a required keyword
-    needs_params: bool = False
+class AdaptiveGradientClipping(_Strategy):
+    """Adaptive gradient clipping (Brock et al. 2021): each unit's norm at most a share of W's."""
 
+    clip_factor: float = 0.01
+    eps: float = 1e-3
+    needs_params = True
 
-_RULES: dict[str, _Rule] = {
-    "none": _Rule(_none, {}),
-    "value": _Rule(_value, {"clip_value": None}),
-    "norm": _Rule(_norm, {"max_norm": None}),
-    "global_norm": _Rule(_global_norm_clip, {"max_norm": None}),
-    "normalize": _Rule(_normalize, {"eps": 1e-8}),
-    "agc": _Rule(_agc, {"clip_factor": 0.01, "eps": 1e-3}, needs_params=True),
-}
-
-
-def names() -> list[str]:
-    """The sorted names of every clipping strategy.
-
-    Returns
-    -------
-    list of str
-    """
-    return sorted(_RULES)
+    def apply(self, grads: Arrays, params: Arrays | None) -> None:
+        for g, p in zip(grads, params, strict=True):
+            max_norm = self.clip_factor * np.maximum(_unit_norms(p), self.eps)
+            # max_norm / max(||G_u||, max_norm): 1 exactly when unclipped, and never divides by 0.
+            _scale(g, max_norm / np.maximum(_unit_norms(g), max_norm))
 
 
 def clip(name: str, grads: Arrays, params: Arrays | None = None, **kw: float) -> Arrays:
@@ -181,35 +255,12 @@ def clipper(name: str, **kw: float) -> Callable[[Arrays, Arrays | None], Arrays]
     ``clip(name, grads, params, **kw)`` is ``clipper(name, **kw)(grads, params)``; a training
     loop builds the clipper once and calls it every step without re-checking the keywords.
     """
-    try:
-        rule = _RULES[name]
-    except (KeyError, TypeError):
-        raise unknown_name("clipping", name, _RULES) from None
-    owner = f"clip {name!r}"
-    check_keywords(owner, kw, rule.defaults)
-    values = {}
-    for key, default in rule.defaults.items():
-        value = kw.get(key, default)
-        if value is None:
-            raise ValueError(f"{owner}: missing required keyword {key!r}")
-        check_number(owner, key, value, 0.0, math.inf, low_open=True, high_open=True)
-        values[key] = value
-
-    def apply(grads: Arrays, params: Arrays | None = None) -> Arrays:
-        if rule.needs_params:
-            if params is None:
-                raise ValueError(f"{owner} needs params (the current parameters), got None")
-            shapes = [p.shape for p in params]
-            if shapes != [g.shape for g in grads]:
-                raise ValueError(f"{owner}: params shapes {shapes} differ from grads shapes")
-        rule.function(grads, params, **values)
-        return grads
-
-    return apply
+    return create(name, **kw)
 
 
 def keywords(name: str) -> dict[str, float | None]:
-    """The keywords of clipping strategy ``name`` and their defaults (None: required)."""
-    if name not in _RULES:
-        raise unknown_name("clipping", name, _RULES)
-    return dict(_RULES[name].defaults)
+    """The keywords of clipping strategy ``name`` and their defaults (None: required).
+
+    Equal to ``{p.name: p.default for p in describe(name).parameters}``.
+    """
+    return {p.name: p.default for p in describe(name).parameters}

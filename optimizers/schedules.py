@@ -1,9 +1,10 @@
-"""Learning-rate schedules: ``schedule(name, **kw)`` returns ``t -> multiplier``.
+"""Learning-rate schedules: ``create(name, **kw)`` (or ``schedule``) returns ``t -> multiplier``.
 
 The engine applies ``lr_t = base_lr * sched(t)`` at step ``t = 0, 1, 2, ...``; ``sched(t)`` is the
 learning rate that the matching ``torch.optim.lr_scheduler`` gives after ``t`` calls of
 ``scheduler.step()``, divided by the base learning rate. Each schedule is a frozen dataclass
-(hashable, printable, validated once when built) whose ``__call__`` is a line of ``math``.
+(hashable, printable, validated once when built) whose ``__call__`` is a line of ``math``; the
+module's ``names``, ``get``, ``create`` and ``describe`` are those of its :class:`Registry`.
 """
 
 from __future__ import annotations
@@ -15,16 +16,20 @@ import numbers
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from optimizers._validate import check_keywords, check_number, unknown_name
+from optimizers._validate import check_number
+from optimizers.registry import Registry
 
-_REGISTRY: dict[str, type[_Schedule]] = {}
+SCHEDULES = Registry("schedule")
+names = SCHEDULES.names
+get = SCHEDULES.get
+create = SCHEDULES.create
+describe = SCHEDULES.describe
 
 
 def _register(name: str) -> Callable[[type[_Schedule]], type[_Schedule]]:
     def decorator(cls: type[_Schedule]) -> type[_Schedule]:
         cls.name = name
-        _REGISTRY[name] = cls
-        return cls
+        return SCHEDULES.register(name, cls)
 
     return decorator
 
@@ -45,6 +50,12 @@ def _cosine(t: int, T_max: int, min_factor: float) -> float:
 @dataclasses.dataclass(frozen=True)
 class _Schedule:
     name: ClassVar[str] = ""
+    torch_reference: ClassVar[str | None] = None  # the torch.optim.lr_scheduler equivalent
+
+    @classmethod
+    def describe_extra(cls) -> dict[str, Any]:
+        """Facts for ``describe``: the torch scheduler this schedule reproduces."""
+        return {"torch": cls.torch_reference}
 
     @property
     def _owner(self) -> str:
@@ -62,6 +73,8 @@ class _Schedule:
 class Constant(_Schedule):
     """Multiplier 1 at every step (``torch.optim.lr_scheduler.ConstantLR`` with ``factor=1``)."""
 
+    torch_reference = "torch.optim.lr_scheduler.ConstantLR"
+
     def __call__(self, t: int) -> float:
         return 1.0
 
@@ -78,6 +91,8 @@ class Step(_Schedule):
     gamma : float
         Decay factor, ``> 0``.
     """
+
+    torch_reference = "torch.optim.lr_scheduler.StepLR"
 
     step_size: int
     gamma: float = 0.1
@@ -103,6 +118,8 @@ class MultiStep(_Schedule):
     gamma : float
         Decay factor, ``> 0``.
     """
+
+    torch_reference = "torch.optim.lr_scheduler.MultiStepLR"
 
     milestones: tuple[int, ...]
     gamma: float = 0.1
@@ -139,6 +156,8 @@ class Exponential(_Schedule):
         Factor per step, ``> 0``.
     """
 
+    torch_reference = "torch.optim.lr_scheduler.ExponentialLR"
+
     gamma: float
 
     def __post_init__(self) -> None:
@@ -159,6 +178,8 @@ class InverseTime(_Schedule):
     decay_rate : float
         ``>= 0``; 0 gives a constant schedule.
     """
+
+    torch_reference = "torch.optim.lr_scheduler.LambdaLR"
 
     decay_rate: float
 
@@ -187,6 +208,8 @@ class Cosine(_Schedule):
     min_factor : float
         Final multiplier, in ``[0, 1]``.
     """
+
+    torch_reference = "torch.optim.lr_scheduler.CosineAnnealingLR"
 
     T_max: int
     min_factor: float = 0.0
@@ -224,6 +247,8 @@ class WarmupCosine(_Schedule):
         Final multiplier, in ``[0, 1]``.
     """
 
+    torch_reference = "torch.optim.lr_scheduler.SequentialLR"
+
     warmup_steps: int
     T_max: int
     min_factor: float = 0.0
@@ -239,16 +264,6 @@ class WarmupCosine(_Schedule):
         if t < self.warmup_steps:
             return (t + 1) / (self.warmup_steps + 1)
         return _cosine(t - self.warmup_steps, self.T_max - self.warmup_steps, self.min_factor)
-
-
-def names() -> list[str]:
-    """The sorted names of every schedule.
-
-    Returns
-    -------
-    list of str
-    """
-    return sorted(_REGISTRY)
 
 
 def schedule(name: str, **kw: Any) -> Callable[[int], float]:
@@ -286,23 +301,12 @@ def schedule(name: str, **kw: Any) -> Callable[[int], float]:
     >>> sched(0), sched(10), sched(25)
     (1.0, 0.5, 0.25)
     """
-    try:
-        cls = _REGISTRY[name]
-    except (KeyError, TypeError):
-        raise unknown_name("schedule", name, _REGISTRY) from None
-    fields = dataclasses.fields(cls)
-    check_keywords(f"schedule {name!r}", kw, [f.name for f in fields])
-    for f in fields:
-        if f.default is dataclasses.MISSING and f.name not in kw:
-            raise ValueError(f"schedule {name!r}: missing required keyword {f.name!r}")
-    return cls(**kw)
+    return create(name, **kw)
 
 
 def keywords(name: str) -> dict[str, Any]:
-    """The keywords of schedule ``name`` and their defaults (None: required)."""
-    if name not in _REGISTRY:
-        raise unknown_name("schedule", name, _REGISTRY)
-    return {
-        f.name: None if f.default is dataclasses.MISSING else f.default
-        for f in dataclasses.fields(_REGISTRY[name])
-    }
+    """The keywords of schedule ``name`` and their defaults (None: required).
+
+    Equal to ``{p.name: p.default for p in describe(name).parameters}``.
+    """
+    return {p.name: p.default for p in describe(name).parameters}

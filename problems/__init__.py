@@ -6,26 +6,55 @@
 >>> loss, grads = prob.loss_and_grad(params)          # loss (8,), grads [(8, 2)]
 >>> sorted(prob.evaluate(params))
 ['train_loss']
+>>> problems.describe("rosenbrock").extra["targets"]       # without building the problem
+(0.1, 0.001, 1e-06)
+>>> problems.testing.check_problem("rosenbrock", dim=3)    # the checks a plugin should pass
+
+Every kind of named thing (``problems``, ``problems.initializers``, ``problems.regularizers``)
+offers the same registry protocol: ``names()``, ``get(name)``, ``create(name, **kw)``,
+``describe(name)``.
 
 ``problems`` never imports ``optimizers`` or ``bench``.
 """
 
 from problems import classification as _classification  # noqa: F401  (registers the problems)
 from problems import functions as _functions  # noqa: F401  (registers the problems)
-from problems.base import Problem, create, get, names, register
+from problems import initializers, regularizers, testing
+from problems.base import (
+    METRICS,
+    Problem,
+    TargetLadder,
+    constructor_keywords,
+    create,
+    describe,
+    get,
+    names,
+    register,
+)
 from problems.initializers import initialize
 from problems.initializers import names as initializer_names
+from problems.registry import Description, Parameter, Registry
 from problems.regularizers import names as regularizer_names
 from problems.regularizers import regularize
 
 __all__ = [
+    "METRICS",
+    "Description",
+    "Parameter",
     "Problem",
+    "Registry",
+    "TargetLadder",
+    "constructor_keywords",
     "create",
+    "describe",
     "get",
     "initialize",
     "initializer_names",
+    "initializers",
     "names",
     "register",
     "regularize",
     "regularizer_names",
+    "regularizers",
+    "testing",
 ]

@@ -1,7 +1,8 @@
 """Checks that turn bad arguments and names into clear ``ValueError``s (for ``problems`` only).
 
-``problems`` never imports ``optimizers`` (see DESIGN.md), so this mirrors the style of
-``optimizers/_validate.py`` rather than importing it.
+``problems`` never imports ``optimizers`` (see the README's Architecture section), so this is a
+copy of ``optimizers/_validate.py``; ``tests/problems/test_shared_copies.py`` checks that the two
+behave the same.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import math
 import numbers
 from collections.abc import Iterable
 
+import numpy as np
+
 
 def closest(name: str, valid: Iterable[str]) -> str:
-    """Return a ``" (did you mean 'x', 'y'?)"`` hint, or the valid names if none is close."""
+    """A ``" (did you mean 'x', 'y'?)"`` hint, or the list of valid names if none is close."""
     valid = sorted(valid)
     matches = difflib.get_close_matches(name, valid, n=3, cutoff=0.5)
     if matches:
@@ -24,6 +27,14 @@ def closest(name: str, valid: Iterable[str]) -> str:
 def unknown_name(kind: str, name: object, valid: Iterable[str]) -> ValueError:
     """The error for a name that is not registered, e.g. ``unknown initializer 'xavier' (...)``."""
     return ValueError(f"unknown {kind} {name!r}{closest(str(name), valid)}")
+
+
+def check_keywords(kind: str, given: Iterable[str], valid: Iterable[str]) -> None:
+    """Raise if any keyword in ``given`` is not in ``valid``, naming the closest valid keywords."""
+    valid = list(valid)
+    for key in given:
+        if key not in valid:
+            raise ValueError(f"{kind}: unknown keyword {key!r}{closest(key, valid)}")
 
 
 def check_number(
@@ -37,19 +48,15 @@ def check_number(
 ) -> None:
     """Raise unless ``value`` is a finite real number in the interval given by its bounds.
 
-    An infinite bound is always open: ``check_number(o, "strength", v, 0.0)`` allows
-    ``[0, inf)`` and rejects ``inf`` and ``nan``. NumPy scalars are accepted; ``bool`` is not.
+    ``bool`` and ``numpy.bool_`` are not numbers here; ``inf`` and ``nan`` are always rejected.
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise ValueError(f"{owner}: {name} must be a number, got {value!r}")
     left = "(" if low_open or math.isinf(low) else "["
     right = ")" if high_open or math.isinf(high) else "]"
     interval = f"{left}{low:g}, {high:g}{right}"
-    number = float(value)
-    inside = (
-        math.isfinite(number)
-        and (number > low if low_open else number >= low)
-        and (number < high if high_open else number <= high)
+    inside = (value > low if low_open else value >= low) and (
+        value < high if high_open else value <= high
     )
-    if not inside:
+    if not inside or not math.isfinite(value):
         raise ValueError(f"{owner}: {name}={value!r} is out of range; allowed {interval}")

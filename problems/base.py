@@ -8,18 +8,55 @@ constructor.
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import numpy as np
 
-from problems._validate import check_number, closest, unknown_name
+from problems._validate import check_number, closest
+from problems.registry import Description, Registry, _parameters
 
 Params = list[np.ndarray]
 
+# The metrics :meth:`Problem.evaluate` may report, as the harness logs them.
+METRICS = ("train_loss", "test_loss", "train_accuracy", "test_accuracy")
+
+
+class _ProblemRegistry(Registry):
+    """The registry of problems; it accepts only ``Problem`` subclasses and names them."""
+
+    def _table(self) -> dict[str, Any]:
+        # The module global, looked up at each call: tests swap it for a copy so that the
+        # problems one test registers do not leak into the next (tests/conftest.py).
+        return _REGISTRY
+
+    def register(self, name: str, obj: Any = None) -> Any:
+        """Class decorator (or, with ``obj``, a call) registering a ``Problem`` subclass."""
+        if obj is None:
+            return lambda cls: self.register(name, cls)
+        if not (isinstance(obj, type) and issubclass(obj, Problem)):
+            raise TypeError(f"register({name!r}) expects a problems.Problem subclass")
+        obj.name = name
+        return super().register(name, obj)
+
+
 _REGISTRY: dict[str, type[Problem]] = {}
+PROBLEMS = _ProblemRegistry("problem")
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetLadder:
+    """The targets of steps-to-target, easiest first, and the metric they apply to."""
+
+    targets: tuple[float, ...]
+    metric: str
+
+    @property
+    def higher_is_better(self) -> bool:
+        """True when ``metric`` is an accuracy (reached from below), False for a loss."""
+        return self.metric.endswith("accuracy")
 
 
 class Problem:
@@ -34,16 +71,24 @@ class Problem:
     uses_initializer : bool
         False for problems without weights (test functions): for them the initializer axis of a
         grid does not apply and ``init_params`` only accepts ``initializer=None``.
+    has_data : bool
+        True for problems trained on samples (``train_size`` is then an int and a batch selects
+        samples); False for analytic functions, whose batch is gradient noise.
+    metrics : tuple of str
+        The keys of :meth:`evaluate`'s dict, a subset of :data:`METRICS` with ``train_loss``.
+    targets : tuple of float
+        The ladder for steps-to-target with the default hyperparameters, ordered from easiest to
+        hardest; :meth:`target_ladder` gives it for any hyperparameters without building.
+    target_metric : str
+        A key of :meth:`evaluate`'s dict. A ``*_loss`` target is reached when the metric is
+        ``<=`` the target, an ``*_accuracy`` target when it is ``>=``; :meth:`reached` applies it.
 
     Instance attributes
     -------------------
     optimum : float or None
         The known optimal value of ``target_metric`` (``None`` where none is known).
     targets : tuple of float
-        The ladder for steps-to-target, ordered from easiest to hardest.
-    target_metric : str
-        A key of :meth:`evaluate`'s dict. A ``*_loss`` target is reached when the metric is
-        ``<=`` the target, an ``*_accuracy`` target when it is ``>=``; :meth:`reached` applies it.
+        This instance's ladder (equal to ``target_ladder(**config()).targets``).
     train_size : int or None
         The number of training samples (``None`` for test functions, which have no data).
     dtype : numpy.dtype
@@ -53,6 +98,8 @@ class Problem:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     uses_initializer: ClassVar[bool] = True
+    has_data: ClassVar[bool] = False
+    metrics: ClassVar[tuple[str, ...]] = ("train_loss",)
 
     optimum: float | None = None
     targets: tuple[float, ...] = ()
@@ -75,8 +122,31 @@ class Problem:
         raise NotImplementedError
 
     def evaluate(self, params: Params) -> dict[str, np.ndarray]:
-        """Metrics as ``(R,)`` arrays: ``train_loss``, and test loss and accuracies if any."""
+        """Metrics as ``(R,)`` arrays, keyed by the names in ``metrics``."""
         raise NotImplementedError
+
+    @classmethod
+    def target_ladder(cls, **hyperparameters: Any) -> TargetLadder:
+        """The ladder of the problem built with ``hyperparameters``, without building it.
+
+        Cheap: no data is loaded. The default returns the class attributes; a problem whose
+        ladder depends on its hyperparameters (MNIST's ``source``) overrides it.
+        """
+        return TargetLadder(tuple(cls.targets), cls.target_metric)
+
+    @classmethod
+    def describe_extra(cls) -> dict[str, Any]:
+        """Class-level facts for ``problems.describe(name).extra`` (default hyperparameters)."""
+        ladder = cls.target_ladder()
+        return {
+            "description": cls.description,
+            "targets": ladder.targets,
+            "target_metric": ladder.metric,
+            "higher_is_better": ladder.higher_is_better,
+            "metrics": tuple(cls.metrics),
+            "has_weights": cls.uses_initializer,
+            "has_data": cls.has_data,
+        }
 
     @property
     def higher_is_better(self) -> bool:
@@ -116,24 +186,28 @@ class Problem:
 
 
 def constructor_keywords(cls: type[Problem]) -> list[str]:
-    """The names of the keyword arguments ``cls`` accepts (its hyperparameters)."""
-    signature = inspect.signature(cls.__init__)
-    kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return [p.name for p in list(signature.parameters.values())[1:] if p.kind in kinds]
+    """The names of the keyword arguments ``cls`` accepts (its hyperparameters).
+
+    Works for unregistered classes too; for a registered name it equals the parameter names of
+    :func:`describe`.
+    """
+    return [p.name for p in _parameters(cls)]
 
 
-def register(name: str) -> Callable[[type[Problem]], type[Problem]]:
-    """Class decorator: make a :class:`Problem` subclass available as ``create(name, **kw)``.
+def register(name: str, cls: type[Problem] | None = None) -> Any:
+    """Make a :class:`Problem` subclass available as ``create(name, **kw)``.
 
     Parameters
     ----------
     name : str
         The registry name; registering a name again replaces the earlier class.
+    cls : type, optional
+        The class; without it, ``register(name)`` is a class decorator.
 
     Returns
     -------
-    callable
-        The decorator, which sets ``cls.name`` and returns the class unchanged.
+    type or callable
+        ``cls`` (with ``cls.name`` set), or the decorator that registers and returns it.
 
     Examples
     --------
@@ -141,15 +215,7 @@ def register(name: str) -> Callable[[type[Problem]], type[Problem]]:
     ... class MyProblem(Problem):
     ...     description = "An example."
     """
-
-    def decorator(cls: type[Problem]) -> type[Problem]:
-        if not (isinstance(cls, type) and issubclass(cls, Problem)):
-            raise TypeError(f"register({name!r}) expects a problems.Problem subclass")
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return decorator
+    return PROBLEMS.register(name, cls)
 
 
 def names() -> list[str]:
@@ -159,7 +225,7 @@ def names() -> list[str]:
     -------
     list of str
     """
-    return sorted(_REGISTRY)
+    return PROBLEMS.names()
 
 
 def get(name: str) -> type[Problem]:
@@ -170,10 +236,7 @@ def get(name: str) -> type[Problem]:
     ValueError
         For an unknown name, listing the closest registered ones.
     """
-    try:
-        return _REGISTRY[name]
-    except (KeyError, TypeError):
-        raise unknown_name("problem", name, _REGISTRY) from None
+    return PROBLEMS.get(name)
 
 
 def create(name: str, **hyperparameters: Any) -> Problem:
@@ -201,12 +264,26 @@ def create(name: str, **hyperparameters: Any) -> Problem:
     >>> round(float(prob.value(prob.start)), 12)
     24.2
     """
-    cls = get(name)
-    valid = constructor_keywords(cls)
-    for key in hyperparameters:
-        if key not in valid:
-            raise ValueError(f"problem {name!r}: unknown keyword {key!r}{closest(key, valid)}")
-    return cls(**hyperparameters)
+    return PROBLEMS.create(name, **hyperparameters)
+
+
+def describe(name: str) -> Description:
+    """Describe the problem ``name`` without building it (no data is loaded).
+
+    Returns
+    -------
+    problems.registry.Description
+        ``summary`` is the class docstring's first line, ``parameters`` the constructor
+        keywords with their defaults, and ``extra`` the class-level facts of
+        :meth:`Problem.describe_extra`: ``description``, ``targets``, ``target_metric``,
+        ``higher_is_better``, ``metrics``, ``has_weights``, ``has_data``.
+
+    Examples
+    --------
+    >>> describe("rosenbrock").extra["targets"]
+    (0.1, 0.001, 1e-06)
+    """
+    return PROBLEMS.describe(name)
 
 
 # Argument checks shared by the problem constructors (check_number comes from _validate).

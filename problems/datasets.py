@@ -25,7 +25,6 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -158,6 +157,8 @@ def mnist_5k() -> tuple[np.ndarray, np.ndarray]:
         ) from None
     try:
         with path.open("rb") as handle:
+            import pandas as pd  # only here: workers that never load MNIST stay without it
+
             table = pd.read_csv(handle, header=None, dtype=np.uint8, compression="gzip")
     except FileNotFoundError:
         raise MissingDataError(f"MNIST subset not found: {path}") from None

@@ -46,20 +46,19 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
-from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import DTypeLike
 
-from problems._validate import unknown_name
-
-# Each draws a float64 array of the given shape; ``fan_in`` and ``fan_out`` are its last two axes.
-_Draw = Callable[[np.random.Generator, tuple[int, ...], int, int], np.ndarray]
+from problems.registry import Description, Registry
 
 NORMAL_STD = 0.01
 UNIFORM_BOUND = 0.05
+
+_REGISTRY = Registry("initializer")
 
 
 def _uniform(rng: np.random.Generator, shape: tuple[int, ...], bound: float) -> np.ndarray:
@@ -68,46 +67,6 @@ def _uniform(rng: np.random.Generator, shape: tuple[int, ...], bound: float) -> 
 
 def _normal(rng: np.random.Generator, shape: tuple[int, ...], std: float) -> np.ndarray:
     return rng.normal(0.0, std, size=shape)
-
-
-def _orthogonal(
-    rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int
-) -> np.ndarray:
-    # torch.nn.init.orthogonal_: QR of a tall Gaussian matrix, columns multiplied by sign(diag(R))
-    # so that Q is Haar-distributed (Mezzadri 2007) rather than biased by the QR sign convention.
-    # Wide matrices are the transpose of a tall one, so the shorter side is always orthonormal.
-    tall, short = max(fan_in, fan_out), min(fan_in, fan_out)
-    gaussian = rng.standard_normal(size=(*shape[:-2], tall, short))
-    q, r = np.linalg.qr(gaussian)
-    signs = np.sign(np.diagonal(r, axis1=-2, axis2=-1))
-    signs[signs == 0] = 1.0  # a zero pivot has probability 0, but must not zero a column
-    q *= signs[..., None, :]
-    return q if fan_in >= fan_out else np.swapaxes(q, -1, -2)
-
-
-_INITIALIZERS: dict[str, _Draw] = {
-    "zeros": lambda rng, shape, fi, fo: np.zeros(shape),
-    "normal": lambda rng, shape, fi, fo: _normal(rng, shape, NORMAL_STD),
-    "uniform": lambda rng, shape, fi, fo: _uniform(rng, shape, UNIFORM_BOUND),
-    "xavier_uniform": lambda rng, shape, fi, fo: _uniform(rng, shape, math.sqrt(6.0 / (fi + fo))),
-    "xavier_normal": lambda rng, shape, fi, fo: _normal(rng, shape, math.sqrt(2.0 / (fi + fo))),
-    "he_uniform": lambda rng, shape, fi, fo: _uniform(rng, shape, math.sqrt(6.0 / fi)),
-    "he_normal": lambda rng, shape, fi, fo: _normal(rng, shape, math.sqrt(2.0 / fi)),
-    "lecun_uniform": lambda rng, shape, fi, fo: _uniform(rng, shape, math.sqrt(3.0 / fi)),
-    "lecun_normal": lambda rng, shape, fi, fo: _normal(rng, shape, math.sqrt(1.0 / fi)),
-    "orthogonal": _orthogonal,
-}
-
-
-def names() -> list[str]:
-    """Return the registered initializer names, sorted.
-
-    Returns
-    -------
-    list of str
-        ``["he_normal", "he_uniform", ..., "zeros"]``.
-    """
-    return sorted(_INITIALIZERS)
 
 
 def _check_shape(shape: object) -> tuple[int, ...]:
@@ -122,6 +81,174 @@ def _check_shape(shape: object) -> tuple[int, ...]:
     if min(dims) < 1:
         raise ValueError(f"initialize: every dimension of shape must be >= 1, got {shape!r}")
     return dims
+
+
+@dataclasses.dataclass(frozen=True)
+class Initializer:
+    """Base class: calling an initializer draws a weight array (see :func:`initialize`).
+
+    A subclass implements ``draw(rng, shape, fan_in, fan_out)``, returning float64 of ``shape``;
+    the fans are the last two axes of ``shape``.
+    """
+
+    def draw(
+        self, rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int
+    ) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(
+        self, rng: np.random.Generator, shape: tuple[int, ...], dtype: DTypeLike = np.float64
+    ) -> np.ndarray:
+        """Validate the arguments, draw in float64 and cast to ``dtype``."""
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(
+                f"initialize: rng must be a numpy.random.Generator "
+                f"(e.g. np.random.default_rng(seed)), got {type(rng).__name__}"
+            )
+        dims = _check_shape(shape)
+        out_dtype = np.dtype(dtype)
+        if out_dtype.kind != "f":
+            raise ValueError(f"initialize: dtype must be a floating dtype, got {out_dtype}")
+        return self.draw(rng, dims, dims[-2], dims[-1]).astype(out_dtype, copy=False)
+
+
+@_REGISTRY.register("zeros")
+class Zeros(Initializer):
+    """All zeros (torch's ``zeros_``)."""
+
+    def draw(self, rng, shape, fan_in, fan_out):
+        return np.zeros(shape)
+
+
+@_REGISTRY.register("normal")
+class Normal(Initializer):
+    """N(0, 0.01**2): torch's ``normal_`` with std 0.01."""
+
+    def draw(self, rng, shape, fan_in, fan_out):
+        return _normal(rng, shape, NORMAL_STD)
+
+
+@_REGISTRY.register("uniform")
+class Uniform(Initializer):
+    """U(-0.05, 0.05), Keras' ``RandomUniform`` default."""
+
+    def draw(self, rng, shape, fan_in, fan_out):
+        return _uniform(rng, shape, UNIFORM_BOUND)
+
+
+@_REGISTRY.register("xavier_uniform")
+class XavierUniform(Initializer):
+    """U(-a, a), a = sqrt(6 / (fan_in + fan_out)) (torch's ``xavier_uniform_``)."""
+
+    def draw(self, rng, shape, fan_in, fan_out):
+        return _uniform(rng, shape, math.sqrt(6.0 / (fan_in + fan_out)))
+
+
+@_REGISTRY.register("xavier_normal")
+class XavierNormal(Initializer):
+    """N(0, 2 / (fan_in + fan_out)) (torch's ``xavier_normal_``)."""
+
+    def draw(self, rng, shape, fan_in, fan_out):
+        return _normal(rng, shape, math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+@_REGISTRY.register("he_uniform")
+class HeUniform(Initializer):
+    """U(-a, a), a = sqrt(6 / fan_in) (torch's ``kaiming_uniform_``, relu gain)."""
+
+    def draw(self, rng, shape, fan_in, fan_out):
+        return _uniform(rng, shape, math.sqrt(6.0 / fan_in))
+
+
+@_REGISTRY.register("he_normal")
+class HeNormal(Initializer):
+    """N(0, 2 / fan_in) (torch's ``kaiming_normal_``, relu gain)."""
+
+    def draw(self, rng, shape, fan_in, fan_out):
+        return _normal(rng, shape, math.sqrt(2.0 / fan_in))
+
+
+@_REGISTRY.register("lecun_uniform")
+class LecunUniform(Initializer):
+    """U(-a, a), a = sqrt(3 / fan_in) (torch's ``kaiming_uniform_``, linear gain)."""
+
+    def draw(self, rng, shape, fan_in, fan_out):
+        return _uniform(rng, shape, math.sqrt(3.0 / fan_in))
+
+
+@_REGISTRY.register("lecun_normal")
+class LecunNormal(Initializer):
+    """N(0, 1 / fan_in) (torch's ``kaiming_normal_``, linear gain)."""
+
+    def draw(self, rng, shape, fan_in, fan_out):
+        return _normal(rng, shape, math.sqrt(1.0 / fan_in))
+
+
+@_REGISTRY.register("orthogonal")
+class Orthogonal(Initializer):
+    """Q from the QR of a Gaussian, per run (torch's ``orthogonal_``, gain 1)."""
+
+    def draw(self, rng, shape, fan_in, fan_out):
+        # torch.nn.init.orthogonal_: QR of a tall Gaussian matrix, columns multiplied by
+        # sign(diag(R)) so that Q is Haar-distributed (Mezzadri 2007) rather than biased by the
+        # QR sign convention. Wide matrices are the transpose of a tall one, so the shorter side
+        # is always orthonormal.
+        tall, short = max(fan_in, fan_out), min(fan_in, fan_out)
+        gaussian = rng.standard_normal(size=(*shape[:-2], tall, short))
+        q, r = np.linalg.qr(gaussian)
+        signs = np.sign(np.diagonal(r, axis1=-2, axis2=-1))
+        signs[signs == 0] = 1.0  # a zero pivot has probability 0, but must not zero a column
+        q *= signs[..., None, :]
+        return q if fan_in >= fan_out else np.swapaxes(q, -1, -2)
+
+
+def names() -> list[str]:
+    """Return the registered initializer names, sorted.
+
+    Returns
+    -------
+    list of str
+        ``["he_normal", "he_uniform", ..., "zeros"]``.
+    """
+    return _REGISTRY.names()
+
+
+def get(name: str) -> type[Initializer]:
+    """Return the :class:`Initializer` subclass registered as ``name``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the closest registered ones.
+    """
+    return _REGISTRY.get(name)
+
+
+def create(name: str, **keywords: object) -> Initializer:
+    """Build the initializer ``name``: a callable ``(rng, shape, dtype=float64) -> array``.
+
+    No built-in initializer takes keywords; a registered plugin may.
+
+    Examples
+    --------
+    >>> create("he_normal")(np.random.default_rng(0), (3, 4)).shape
+    (3, 4)
+    """
+    return _REGISTRY.create(name, **keywords)
+
+
+def describe(name: str) -> Description:
+    """Describe the initializer ``name``: its summary (the distribution) and its keywords."""
+    return _REGISTRY.describe(name)
+
+
+def register(name: str, cls: type[Initializer] | None = None) -> object:
+    """Register an :class:`Initializer` subclass as ``name`` (a class decorator without ``cls``)."""
+    if cls is None:
+        return lambda decorated: register(name, decorated)
+    if not (isinstance(cls, type) and issubclass(cls, Initializer)):
+        raise TypeError(f"register({name!r}) expects a problems.initializers.Initializer subclass")
+    return _REGISTRY.register(name, cls)
 
 
 def initialize(
@@ -171,16 +298,4 @@ def initialize(
     >>> W.shape
     (8, 784, 128)
     """
-    if name not in _INITIALIZERS:
-        raise unknown_name("initializer", name, _INITIALIZERS)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"initialize: rng must be a numpy.random.Generator "
-            f"(e.g. np.random.default_rng(seed)), got {type(rng).__name__}"
-        )
-    dims = _check_shape(shape)
-    out_dtype = np.dtype(dtype)
-    if out_dtype.kind != "f":
-        raise ValueError(f"initialize: dtype must be a floating dtype, got {out_dtype}")
-    weights = _INITIALIZERS[name](rng, dims, dims[-2], dims[-1])
-    return weights.astype(out_dtype, copy=False)
+    return create(name)(rng, shape, dtype)

@@ -30,30 +30,17 @@ References
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
-from problems._validate import check_number, unknown_name
+from problems._validate import check_number
+from problems.registry import Description, Registry
 
-# name -> (weight of sum|w|, weight of ||w||^2 / 2), each to be multiplied by strength.
-_COEFFICIENTS = {
-    "none": lambda ratio: (0.0, 0.0),
-    "l1": lambda ratio: (1.0, 0.0),
-    "l2": lambda ratio: (0.0, 1.0),
-    "elastic_net": lambda ratio: (ratio, 1.0 - ratio),
-}
-
-
-def names() -> list[str]:
-    """Return the registered regularizer names, sorted.
-
-    Returns
-    -------
-    list of str
-        ``["elastic_net", "l1", "l2", "none"]``.
-    """
-    return sorted(_COEFFICIENTS)
+_REGISTRY = Registry("regularizer")
 
 
 def is_weight(array: np.ndarray) -> bool:
@@ -83,6 +70,150 @@ def _penalize(w: np.ndarray, g: np.ndarray, l1: float, l2: float) -> np.ndarray:
     return penalty
 
 
+def _check_arrays(params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> int:
+    """Raise unless params and grads match and share the runs axis; return R."""
+    if len(params) == 0:
+        raise ValueError("regularize: params is empty; the runs axis comes from params[0]")
+    if len(params) != len(grads):
+        raise ValueError(f"regularize: {len(params)} params but {len(grads)} grads")
+    runs = params[0].shape[0]
+    for i, (w, g) in enumerate(zip(params, grads, strict=True)):
+        if w.shape != g.shape or w.shape[0] != runs:
+            raise ValueError(
+                f"regularize: params[{i}] has shape {w.shape} and grads[{i}] {g.shape}; "
+                f"both must be equal and start with the runs axis R={runs}"
+            )
+    return runs
+
+
+@dataclasses.dataclass(frozen=True)
+class Regularizer:
+    """Base class: a weight penalty whose fields are its keywords (validated when built).
+
+    A subclass implements ``coefficients() -> (l1, l2)``, the weights of ``sum|w|`` and
+    ``||w||^2 / 2``, already multiplied by the strength. Calling the regularizer adds the
+    gradient into ``grads`` in place and returns the penalty per run (see :func:`regularize`).
+    """
+
+    name: ClassVar[str] = ""  # set by register
+    # field -> (low, high): the closed interval each numeric keyword is checked against
+    ranges: ClassVar[dict[str, tuple[float, float]]] = {}
+
+    def __post_init__(self) -> None:
+        for field, (low, high) in self.ranges.items():
+            check_number(f"regularizer {self.name!r}", field, getattr(self, field), low, high)
+
+    def coefficients(self) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def __call__(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> np.ndarray:
+        """Add the penalty's gradient into ``grads``; return the float64 penalty ``(R,)``."""
+        runs = _check_arrays(params, grads)
+        l1, l2 = self.coefficients()
+        penalty = np.zeros(runs)
+        if l1 or l2:
+            for w, g in zip(params, grads, strict=True):
+                if is_weight(w):
+                    penalty += _penalize(w, g, l1, l2)
+        return penalty
+
+
+def register(name: str, cls: type[Regularizer] | None = None) -> Any:
+    """Register a :class:`Regularizer` dataclass as ``name`` (a class decorator without ``cls``)."""
+    if cls is None:
+        return lambda decorated: register(name, decorated)
+    if not (isinstance(cls, type) and issubclass(cls, Regularizer)):
+        raise TypeError(f"register({name!r}) expects a problems.regularizers.Regularizer subclass")
+    cls.name = name
+    return _REGISTRY.register(name, cls)
+
+
+@register("none")
+@dataclasses.dataclass(frozen=True)
+class NoPenalty(Regularizer):
+    """No penalty."""
+
+    def coefficients(self) -> tuple[float, float]:
+        return 0.0, 0.0
+
+
+@register("l1")
+@dataclasses.dataclass(frozen=True)
+class L1(Regularizer):
+    """strength * sum|w| (the lasso penalty)."""
+
+    strength: float
+    ranges = {"strength": (0.0, math.inf)}
+
+    def coefficients(self) -> tuple[float, float]:
+        return self.strength * 1.0, self.strength * 0.0
+
+
+@register("l2")
+@dataclasses.dataclass(frozen=True)
+class L2(Regularizer):
+    """strength / 2 * ||w||^2 (coupled weight decay)."""
+
+    strength: float
+    ranges = {"strength": (0.0, math.inf)}
+
+    def coefficients(self) -> tuple[float, float]:
+        return self.strength * 0.0, self.strength * 1.0
+
+
+@register("elastic_net")
+@dataclasses.dataclass(frozen=True)
+class ElasticNet(Regularizer):
+    """strength * (l1_ratio * sum|w| + (1 - l1_ratio) / 2 * ||w||^2) (scikit-learn's ElasticNet)."""
+
+    strength: float
+    l1_ratio: float = 0.5
+    ranges = {"strength": (0.0, math.inf), "l1_ratio": (0.0, 1.0)}
+
+    def coefficients(self) -> tuple[float, float]:
+        ratio = float(self.l1_ratio)
+        return self.strength * ratio, self.strength * (1.0 - ratio)
+
+
+def names() -> list[str]:
+    """Return the registered regularizer names, sorted.
+
+    Returns
+    -------
+    list of str
+        ``["elastic_net", "l1", "l2", "none"]``.
+    """
+    return _REGISTRY.names()
+
+
+def get(name: str) -> type[Regularizer]:
+    """Return the :class:`Regularizer` class registered as ``name`` (unknown: closest names)."""
+    return _REGISTRY.get(name)
+
+
+def create(name: str, **keywords: Any) -> Regularizer:
+    """Build the regularizer ``name``: a callable ``(params, grads) -> penalty``.
+
+    Examples
+    --------
+    >>> W = np.ones((2, 3, 4)); gW = np.zeros_like(W)
+    >>> create("elastic_net", strength=0.1, l1_ratio=1.0)([W], [gW])
+    array([1.2, 1.2])
+    """
+    return _REGISTRY.create(name, **keywords)
+
+
+def describe(name: str) -> Description:
+    """Describe the regularizer ``name``: its penalty and its keywords with their defaults.
+
+    Examples
+    --------
+    >>> [(p.name, p.default, p.required) for p in describe("elastic_net").parameters]
+    [('strength', None, True), ('l1_ratio', 0.5, False)]
+    """
+    return _REGISTRY.describe(name)
+
+
 def regularize(
     name: str,
     params: Sequence[np.ndarray],
@@ -94,7 +225,8 @@ def regularize(
 
     Only weight matrices (arrays with ``ndim >= 3``, i.e. ``(R, fan_in, fan_out)``) are penalized;
     biases and test-function coordinates (``ndim == 2``) are skipped. See the module docstring for
-    each penalty and its gradient.
+    each penalty and its gradient. The same as ``create(name, ...)(params, grads)`` with the
+    keywords ``name`` takes.
 
     Parameters
     ----------
@@ -135,27 +267,10 @@ def regularize(
     >>> float(gW[0, 0, 0]), float(gb[0, 0])
     (0.1, 0.0)
     """
-    if name not in _COEFFICIENTS:
-        raise unknown_name("regularizer", name, _COEFFICIENTS)
+    get(name)  # an unknown name is the first error, naming the closest ones
     check_number(f"regularizer {name!r}", "strength", strength, 0.0)
     check_number(f"regularizer {name!r}", "l1_ratio", l1_ratio, 0.0, 1.0)
-    if len(params) == 0:
-        raise ValueError("regularize: params is empty; the runs axis comes from params[0]")
-    if len(params) != len(grads):
-        raise ValueError(f"regularize: {len(params)} params but {len(grads)} grads")
-    runs = params[0].shape[0]
-    for i, (w, g) in enumerate(zip(params, grads, strict=True)):
-        if w.shape != g.shape or w.shape[0] != runs:
-            raise ValueError(
-                f"regularize: params[{i}] has shape {w.shape} and grads[{i}] {g.shape}; "
-                f"both must be equal and start with the runs axis R={runs}"
-            )
-
-    l1_weight, l2_weight = _COEFFICIENTS[name](float(l1_ratio))
-    l1, l2 = strength * l1_weight, strength * l2_weight
-    penalty = np.zeros(runs)
-    if l1 or l2:
-        for w, g in zip(params, grads, strict=True):
-            if is_weight(w):
-                penalty += _penalize(w, g, l1, l2)
-    return penalty
+    _check_arrays(params, grads)
+    given = {"strength": strength, "l1_ratio": l1_ratio}
+    accepted = [p.name for p in describe(name).parameters]
+    return create(name, **{k: v for k, v in given.items() if k in accepted})(params, grads)

@@ -1,5 +1,13 @@
-"""The built-in update rules; importing this package registers them."""
+"""The built-in update rules, one module per family; importing this package registers them.
 
-from optimizers.rules import adam, adaptive, sgd, sign
+Every module in this package is imported, so adding a rule is adding a file (and a row to
+``tests/optimizers/cases.py``).
+"""
 
-__all__ = ["adam", "adaptive", "sgd", "sign"]
+import importlib
+import pkgutil
+
+__all__ = sorted(module.name for module in pkgutil.iter_modules(__path__))
+
+for _module in __all__:
+    importlib.import_module(f"{__name__}.{_module}")

@@ -7,29 +7,10 @@ import math
 
 import numpy as np
 
-from optimizers import blocked
-from optimizers.base import (
-    Optimizer,
-    Params,
-    add_weight_decay,
-    register,
-    scratch,
-    validate_common,
-    zeros_like,
-)
+from optimizers.base import Optimizer, State, add_weight_decay, register, validate_common
 
 INF = math.inf
 OPEN_UNIT = (0.0, 1.0, False, True)  # betas live in [0, 1)
-
-
-@dataclasses.dataclass
-class AdamState:
-    step: int
-    exp_avg: Params
-    exp_avg_sq: Params  # Adamax: the exponentially weighted infinity norm
-    max_exp_avg_sq: Params  # AMSGrad only
-    scratch: list[tuple[np.ndarray, ...]]
-    mu_product: float = 1.0  # NAdam only
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,14 +22,15 @@ class _AdamBase(Optimizer):
     eps: float = 1e-8
     weight_decay: float = 0.0
 
+    state_buffers = ("exp_avg", "exp_avg_sq")
+    work_buffers = ("decayed", "work")
+    quadratic_lr = 0.01
+
     def __post_init__(self) -> None:
         super().__post_init__()
         validate_common(
             self, betas=OPEN_UNIT, eps=(0.0, INF, True, True), weight_decay=(0.0, INF, False, True)
         )
-
-    def init(self, params: Params) -> AdamState:
-        return AdamState(0, zeros_like(params), zeros_like(params), [], scratch(params, 2))
 
     def _decayed_grad(self, p, g, lr, out):
         """Apply weight decay: decoupled (θ ← θ(1 − γλ)) or coupled (g ← g + λθ)."""
@@ -58,16 +40,16 @@ class _AdamBase(Optimizer):
             return g
         return add_weight_decay(g, p, self.weight_decay, out=out)
 
-    def _update_moments(self, d, m, v, work) -> None:
+    def _update_moments(self, d, exp_avg, exp_avg_sq, work) -> None:
         """m ← β1 m + (1 − β1) g and v ← β2 v + (1 − β2) g²."""
         beta1, beta2 = self.betas
-        m *= beta1
+        exp_avg *= beta1
         np.multiply(d, 1.0 - beta1, out=work)
-        m += work
-        v *= beta2
+        exp_avg += work
+        exp_avg_sq *= beta2
         np.multiply(d, d, out=work)
         work *= 1.0 - beta2
-        v += work
+        exp_avg_sq += work
 
 
 @register("adam")
@@ -82,47 +64,40 @@ class Adam(_AdamBase):
         \hat v_t &= v_t / (1-\beta_2^t)
             \quad (\text{amsgrad: } \max(\hat v^{max}_{t-1}, v_t) / (1-\beta_2^t)) \\
         \theta &\leftarrow \theta - \gamma \hat m_t / (\sqrt{\hat v_t} + \epsilon)
+
+    State: ``exp_avg`` (m), ``exp_avg_sq`` (v), ``max_exp_avg_sq`` (amsgrad's running max of v).
     """
 
     amsgrad: bool = False
     decoupled_weight_decay: bool = False
 
-    def init(self, params: Params) -> AdamState:
-        state = super().init(params)
-        if self.amsgrad:
-            state.max_exp_avg_sq = zeros_like(params)
-        return state
+    state_buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    torch_reference = "torch.optim.Adam"
 
-    def step(self, params: Params, grads: Params, state: AdamState, lr=None) -> None:
-        lr = self._lr(lr)
-        state.step += 1
+    def uses(self, buffer: str) -> bool:
+        return buffer != "max_exp_avg_sq" or self.amsgrad
+
+    def coefficients(self, state: State, lr: float) -> dict[str, float]:
         beta1, beta2 = self.betas
         sqrt_bias_correction2 = math.sqrt(1.0 - beta2**state.step)
         # Both bias corrections go into two scalars, which saves a pass over the arrays (Kingma &
         # Ba 2015, end of section 2): gamma m_hat / (sqrt(v_hat) + eps)
         #   = (gamma sqrt(1 - beta2^t) / (1 - beta1^t)) m / (sqrt(v) + eps sqrt(1 - beta2^t)).
         step_size = lr * sqrt_bias_correction2 / (1.0 - beta1**state.step)
-        eps = self.eps * sqrt_bias_correction2
-        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            vmax = state.max_exp_avg_sq[i] if self.amsgrad else None
-            blocked.apply(
-                self.update,
-                (p, g, state.exp_avg[i], state.exp_avg_sq[i], vmax),
-                state.scratch[i],
-                lr=lr,
-                step_size=step_size,
-                eps=eps,
-            )
+        return {"lr": lr, "step_size": step_size, "eps": self.eps * sqrt_bias_correction2}
 
-    def update(self, p, g, m, v, vmax, decayed, work, *, lr, step_size, eps):
+    def update(
+        self, p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, decayed, work, *, lr, step_size, eps
+    ) -> None:
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
         d = self._decayed_grad(p, g, lr, out=decayed)
-        self._update_moments(d, m, v, work)
-        if vmax is not None:
-            v = np.maximum(vmax, v, out=vmax)
+        self._update_moments(d, exp_avg, exp_avg_sq, work)
+        v = exp_avg_sq
+        if max_exp_avg_sq is not None:
+            v = np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
         np.sqrt(v, out=work)
         work += eps
-        np.divide(m, work, out=work)
+        np.divide(exp_avg, work, out=work)
         work *= -step_size
         p += work
 
@@ -135,6 +110,9 @@ class AdamW(Adam):
     weight_decay: float = 1e-2
     decoupled_weight_decay: bool = True
 
+    torch_reference = "torch.optim.AdamW"
+    torch_omits = ("decoupled_weight_decay",)  # implied by torch.optim.AdamW itself
+
 
 @register("amsgrad")
 @dataclasses.dataclass(frozen=True)
@@ -142,6 +120,8 @@ class AMSGrad(Adam):
     """AMSGrad (Reddi et al. 2018): ``adam`` with amsgrad=True."""
 
     amsgrad: bool = True
+
+    torch_kwargs = {"amsgrad": True}
 
 
 @register("adamax")
@@ -154,30 +134,30 @@ class Adamax(_AdamBase):
         m_t &= \beta_1 m_{t-1} + (1-\beta_1) g \\
         u_t &= \max(\beta_2 u_{t-1}, |g| + \epsilon) \\
         \theta &\leftarrow \theta - \gamma m_t / ((1-\beta_1^t) u_t)
+
+    State: ``exp_avg`` (m), ``exp_inf`` (u, the exponentially weighted infinity norm).
     """
 
     lr: float = 2e-3
 
-    def step(self, params: Params, grads: Params, state: AdamState, lr=None) -> None:
-        lr = self._lr(lr)
-        state.step += 1
-        clr = lr / (1.0 - self.betas[0] ** state.step)
-        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            arrays = (p, g, state.exp_avg[i], state.exp_avg_sq[i])
-            blocked.apply(self.update, arrays, state.scratch[i], lr=lr, clr=clr)
+    state_buffers = ("exp_avg", "exp_inf")
+    torch_reference = "torch.optim.Adamax"
 
-    def update(self, p, g, m, norm, decayed, work, *, lr, clr):
+    def coefficients(self, state: State, lr: float) -> dict[str, float]:
+        return {"lr": lr, "clr": lr / (1.0 - self.betas[0] ** state.step)}
+
+    def update(self, p, g, exp_avg, exp_inf, decayed, work, *, lr, clr) -> None:
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
         beta1, beta2 = self.betas
         d = self._decayed_grad(p, g, lr, out=decayed)
-        m *= beta1
+        exp_avg *= beta1
         np.multiply(d, 1.0 - beta1, out=work)
-        m += work
-        norm *= beta2
+        exp_avg += work
+        exp_inf *= beta2
         np.abs(d, out=work)
         work += self.eps
-        np.maximum(norm, work, out=norm)
-        np.divide(m, norm, out=work)
+        np.maximum(exp_inf, work, out=exp_inf)
+        np.divide(exp_avg, exp_inf, out=work)
         work *= -clr
         p += work
 
@@ -195,43 +175,42 @@ class NAdam(_AdamBase):
         \hat m_t &= \mu_{t+1} m_t / (1 - \textstyle\prod_{i=1}^{t+1}\mu_i)
             + (1-\mu_t) g / (1 - \textstyle\prod_{i=1}^{t}\mu_i) \\
         \theta &\leftarrow \theta - \gamma \hat m_t / (\sqrt{v_t / (1-\beta_2^t)} + \epsilon)
+
+    State: ``exp_avg`` (m), ``exp_avg_sq`` (v) and the scalar ``mu_product``.
     """
 
     lr: float = 2e-3
     momentum_decay: float = 4e-3
     decoupled_weight_decay: bool = False
 
+    state_scalars = {"mu_product": 1.0}
+    torch_reference = "torch.optim.NAdam"
+
     def __post_init__(self) -> None:
         super().__post_init__()
         validate_common(self, momentum_decay=(0.0, INF, False, True))
 
-    def step(self, params: Params, grads: Params, state: AdamState, lr=None) -> None:
-        lr = self._lr(lr)
-        state.step += 1
+    def coefficients(self, state: State, lr: float) -> dict[str, float]:
         t = state.step
         beta1, beta2 = self.betas
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
-        state.mu_product *= mu
-        grad_coef = -lr * (1.0 - mu) / (1.0 - state.mu_product)
-        avg_coef = -lr * mu_next / (1.0 - state.mu_product * mu_next)
-        bias_correction2 = 1.0 - beta2**t
-        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            blocked.apply(
-                self.update,
-                (p, g, state.exp_avg[i], state.exp_avg_sq[i]),
-                state.scratch[i],
-                lr=lr,
-                grad_coef=grad_coef,
-                avg_coef=avg_coef,
-                bias_correction2=bias_correction2,
-            )
+        state.scalars["mu_product"] *= mu
+        mu_product = state.scalars["mu_product"]
+        return {
+            "lr": lr,
+            "grad_coef": -lr * (1.0 - mu) / (1.0 - mu_product),
+            "avg_coef": -lr * mu_next / (1.0 - mu_product * mu_next),
+            "bias_correction2": 1.0 - beta2**t,
+        }
 
-    def update(self, p, g, m, v, decayed, work, *, lr, grad_coef, avg_coef, bias_correction2):
+    def update(
+        self, p, g, exp_avg, exp_avg_sq, decayed, work, *, lr, grad_coef, avg_coef, bias_correction2
+    ) -> None:
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
         d = self._decayed_grad(p, g, lr, out=decayed)
-        self._update_moments(d, m, v, work)
-        np.divide(v, bias_correction2, out=work)
+        self._update_moments(d, exp_avg, exp_avg_sq, work)
+        np.divide(exp_avg_sq, bias_correction2, out=work)
         np.sqrt(work, out=work)
         work += self.eps
         # two scaled quotients, g/denom then m/denom; the first overwrites the decayed copy
@@ -239,7 +218,7 @@ class NAdam(_AdamBase):
         np.divide(d, denom, out=decayed)
         decayed *= grad_coef
         p += decayed
-        np.divide(m, denom, out=denom)
+        np.divide(exp_avg, denom, out=denom)
         denom *= avg_coef
         p += denom
 
@@ -258,47 +237,55 @@ class RAdam(_AdamBase):
             r_t = \sqrt{\tfrac{(\rho_t-4)(\rho_t-2)\rho_\infty}
                               {(\rho_\infty-4)(\rho_\infty-2)\rho_t}} \\
         \text{else:}\ \theta &\leftarrow \theta - \gamma \hat m_t
+
+    State: ``exp_avg`` (m), ``exp_avg_sq`` (v).
     """
 
     decoupled_weight_decay: bool = False
 
-    def step(self, params: Params, grads: Params, state: AdamState, lr=None) -> None:
-        lr = self._lr(lr)
-        state.step += 1
+    torch_reference = "torch.optim.RAdam"
+
+    def coefficients(self, state: State, lr: float) -> dict[str, float | None]:
         t = state.step
         beta1, beta2 = self.betas
-        bias_correction1 = 1.0 - beta1**t
         bias_correction2 = 1.0 - beta2**t
         rho_inf = 2.0 / (1.0 - beta2) - 1.0
         rho_t = rho_inf - 2.0 * t * beta2**t / bias_correction2
-        rect = None
+        rect = None  # no rectification while the variance estimate is too young (rho_t <= 5)
         if rho_t > 5.0:
             rect = math.sqrt(
                 (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
             )
-        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            blocked.apply(
-                self.update,
-                (p, g, state.exp_avg[i], state.exp_avg_sq[i]),
-                state.scratch[i],
-                lr=lr,
-                rect=rect,
-                bias_correction1=bias_correction1,
-                bias_correction2=bias_correction2,
-            )
+        return {
+            "lr": lr,
+            "rect": rect,
+            "bias_correction1": 1.0 - beta1**t,
+            "bias_correction2": bias_correction2,
+        }
 
     def update(
-        self, p, g, m, v, decayed, work, *, lr, rect, bias_correction1, bias_correction2
+        self,
+        p,
+        g,
+        exp_avg,
+        exp_avg_sq,
+        decayed,
+        work,
+        *,
+        lr,
+        rect,
+        bias_correction1,
+        bias_correction2,
     ) -> None:
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
         d = self._decayed_grad(p, g, lr, out=decayed)
-        self._update_moments(d, m, v, work)
+        self._update_moments(d, exp_avg, exp_avg_sq, work)
         if rect is None:
-            np.multiply(m, -lr / bias_correction1, out=work)
+            np.multiply(exp_avg, -lr / bias_correction1, out=work)
         else:
-            np.sqrt(v, out=work)
+            np.sqrt(exp_avg_sq, out=work)
             work += self.eps
             np.divide(math.sqrt(bias_correction2), work, out=work)
-            work *= m
+            work *= exp_avg
             work *= -lr * rect / bias_correction1
         p += work

@@ -7,29 +7,9 @@ import math
 
 import numpy as np
 
-from optimizers import blocked
-from optimizers.base import (
-    Optimizer,
-    Params,
-    add_weight_decay,
-    register,
-    scratch,
-    validate_common,
-    zeros_like,
-)
+from optimizers.base import Optimizer, State, add_weight_decay, register, validate_common
 
 INF = math.inf
-
-
-@dataclasses.dataclass
-class AccumulatorState:
-    """Running statistics per parameter array; unused ones are empty lists."""
-
-    step: int
-    square_avg: Params
-    second: Params  # AdaGrad: unused; RMSProp: momentum buffer; AdaDelta: acc_delta
-    grad_avg: Params  # RMSProp centered only
-    scratch: list[tuple[np.ndarray, ...]]
 
 
 @register("adagrad")
@@ -42,6 +22,8 @@ class Adagrad(Optimizer):
         g &\leftarrow g + \lambda\theta \\
         s_t &= s_{t-1} + g^2 \\
         \theta &\leftarrow \theta - \tilde\gamma\, g / (\sqrt{s_t} + \epsilon)
+
+    State: ``sum`` (s; torch's pseudo-code calls it state_sum).
     """
 
     lr: float = 1e-2
@@ -49,6 +31,11 @@ class Adagrad(Optimizer):
     weight_decay: float = 0.0
     initial_accumulator_value: float = 0.0
     eps: float = 1e-10
+
+    state_buffers = ("sum",)
+    work_buffers = ("decayed", "work")
+    torch_reference = "torch.optim.Adagrad"
+    quadratic_lr = 0.5
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -60,22 +47,18 @@ class Adagrad(Optimizer):
             eps=(0.0, INF, True, True),
         )
 
-    def init(self, params: Params) -> AccumulatorState:
-        sums = [np.full_like(p, self.initial_accumulator_value) for p in params]
-        return AccumulatorState(0, sums, [], [], scratch(params, 2))
+    def initial_value(self, buffer: str) -> float:
+        return self.initial_accumulator_value
 
-    def step(self, params: Params, grads: Params, state: AccumulatorState, lr=None) -> None:
-        state.step += 1
-        clr = self._lr(lr) / (1.0 + (state.step - 1) * self.lr_decay)
-        for p, g, total, work in zip(params, grads, state.square_avg, state.scratch, strict=True):
-            blocked.apply(self.update, (p, g, total), work, clr=clr)
+    def coefficients(self, state: State, lr: float) -> dict[str, float]:
+        return {"clr": lr / (1.0 + (state.step - 1) * self.lr_decay)}
 
-    def update(self, p, g, total, decayed, work, *, clr) -> None:
+    def update(self, p, g, state_sum, decayed, work, *, clr) -> None:
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
         d = add_weight_decay(g, p, self.weight_decay, out=decayed)
         np.multiply(d, d, out=work)
-        total += work
-        np.sqrt(total, out=work)
+        state_sum += work
+        np.sqrt(state_sum, out=work)
         work += self.eps
         np.divide(d, work, out=work)
         work *= -clr
@@ -95,6 +78,8 @@ class RMSprop(Optimizer):
         \mu > 0:\ b_t &= \mu b_{t-1} + g / (\sqrt{\tilde v} + \epsilon),
             \quad \theta \leftarrow \theta - \gamma b_t \\
         \text{else:}\ \theta &\leftarrow \theta - \gamma g / (\sqrt{\tilde v} + \epsilon)
+
+    State: ``square_avg`` (v), ``grad_avg`` (centered only), ``momentum_buffer`` (b, momentum only).
     """
 
     lr: float = 1e-2
@@ -103,6 +88,10 @@ class RMSprop(Optimizer):
     weight_decay: float = 0.0
     momentum: float = 0.0
     centered: bool = False
+
+    state_buffers = ("square_avg", "grad_avg", "momentum_buffer")
+    work_buffers = ("decayed", "work")
+    torch_reference = "torch.optim.RMSprop"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -114,47 +103,32 @@ class RMSprop(Optimizer):
             momentum=(0.0, 1.0, False, True),
         )
 
-    def init(self, params: Params) -> AccumulatorState:
-        return AccumulatorState(
-            0,
-            zeros_like(params),
-            zeros_like(params) if self.momentum else [],
-            zeros_like(params) if self.centered else [],
-            scratch(params, 2),
-        )
+    def uses(self, buffer: str) -> bool:
+        return {"grad_avg": self.centered, "momentum_buffer": bool(self.momentum)}.get(buffer, True)
 
-    def step(self, params: Params, grads: Params, state: AccumulatorState, lr=None) -> None:
-        lr = self._lr(lr)
-        state.step += 1
-        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            avg = state.grad_avg[i] if self.centered else None
-            b = state.second[i] if self.momentum else None
-            arrays = (p, g, state.square_avg[i], avg, b)
-            blocked.apply(self.update, arrays, state.scratch[i], lr=lr)
-
-    def update(self, p, g, v, avg, b, decayed, work, *, lr) -> None:
+    def update(self, p, g, square_avg, grad_avg, momentum_buffer, decayed, work, *, lr) -> None:
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
         alpha = self.alpha
         d = add_weight_decay(g, p, self.weight_decay, out=decayed)
-        v *= alpha
+        square_avg *= alpha
         np.multiply(d, d, out=work)
         work *= 1.0 - alpha
-        v += work
-        if avg is not None:
-            avg *= alpha
+        square_avg += work
+        if grad_avg is not None:
+            grad_avg *= alpha
             np.multiply(d, 1.0 - alpha, out=work)
-            avg += work
-            np.multiply(avg, avg, out=work)
-            np.subtract(v, work, out=work)
+            grad_avg += work
+            np.multiply(grad_avg, grad_avg, out=work)
+            np.subtract(square_avg, work, out=work)
             np.sqrt(work, out=work)
         else:
-            np.sqrt(v, out=work)
+            np.sqrt(square_avg, out=work)
         work += self.eps
         np.divide(d, work, out=work)
-        if b is not None:
-            b *= self.momentum
-            b += work
-            np.multiply(b, -lr, out=work)
+        if momentum_buffer is not None:
+            momentum_buffer *= self.momentum
+            momentum_buffer += work
+            np.multiply(momentum_buffer, -lr, out=work)
         else:
             work *= -lr
         p += work
@@ -171,12 +145,19 @@ class Adadelta(Optimizer):
         \Delta x_t &= \sqrt{u_{t-1} + \epsilon} / \sqrt{v_t + \epsilon}\; g \\
         u_t &= \rho u_{t-1} + (1-\rho) \Delta x_t^2 \\
         \theta &\leftarrow \theta - \gamma \Delta x_t
+
+    State: ``square_avg`` (v), ``acc_delta`` (u).
     """
 
     lr: float = 1.0
     rho: float = 0.9
     eps: float = 1e-6
     weight_decay: float = 0.0
+
+    state_buffers = ("square_avg", "acc_delta")
+    work_buffers = ("decayed", "delta", "work")
+    torch_reference = "torch.optim.Adadelta"
+    quadratic_steps = 20000
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -187,27 +168,17 @@ class Adadelta(Optimizer):
             weight_decay=(0.0, INF, False, True),
         )
 
-    def init(self, params: Params) -> AccumulatorState:
-        return AccumulatorState(0, zeros_like(params), zeros_like(params), [], scratch(params, 3))
-
-    def step(self, params: Params, grads: Params, state: AccumulatorState, lr=None) -> None:
-        lr = self._lr(lr)
-        state.step += 1
-        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            arrays = (p, g, state.square_avg[i], state.second[i])
-            blocked.apply(self.update, arrays, state.scratch[i], lr=lr)
-
-    def update(self, p, g, v, acc_delta, decayed, delta, work, *, lr) -> None:
+    def update(self, p, g, square_avg, acc_delta, decayed, delta, work, *, lr) -> None:
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
         rho = self.rho
         d = add_weight_decay(g, p, self.weight_decay, out=decayed)
-        v *= rho
+        square_avg *= rho
         np.multiply(d, d, out=work)
         work *= 1.0 - rho
-        v += work
+        square_avg += work
         np.add(acc_delta, self.eps, out=delta)
         np.sqrt(delta, out=delta)
-        np.add(v, self.eps, out=work)
+        np.add(square_avg, self.eps, out=work)
         np.sqrt(work, out=work)
         delta /= work
         delta *= d

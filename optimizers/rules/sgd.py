@@ -7,17 +7,9 @@ import math
 
 import numpy as np
 
-from optimizers import blocked
-from optimizers.base import Optimizer, Params, add_weight_decay, register, scratch, validate_common
+from optimizers.base import Optimizer, State, add_weight_decay, register, validate_common
 
 INF = math.inf
-
-
-@dataclasses.dataclass
-class SGDState:
-    step: int
-    momentum_buffer: Params
-    scratch: list[tuple[np.ndarray, ...]]
 
 
 @register("sgd")
@@ -30,6 +22,8 @@ class SGD(Optimizer):
         b_t &\leftarrow g \ (t = 1), \quad \mu b_{t-1} + (1-\tau) g \ (t > 1) \\
         g &\leftarrow g + \mu b_t \ \text{(nesterov)}, \quad b_t \ \text{(otherwise)} \\
         \theta &\leftarrow \theta - \gamma g
+
+    State: ``momentum_buffer`` (b, momentum only).
     """
 
     lr: float = 1e-3
@@ -37,6 +31,11 @@ class SGD(Optimizer):
     dampening: float = 0.0
     weight_decay: float = 0.0
     nesterov: bool = False
+
+    state_buffers = ("momentum_buffer",)
+    work_buffers = ("decayed", "change")
+    torch_reference = "torch.optim.SGD"
+    quadratic_lr = 0.1
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -52,17 +51,11 @@ class SGD(Optimizer):
                 f"got momentum={self.momentum!r}, dampening={self.dampening!r}"
             )
 
-    def init(self, params: Params) -> SGDState:
-        buffers = [np.zeros_like(p) for p in params] if self.momentum else []
-        return SGDState(step=0, momentum_buffer=buffers, scratch=scratch(params, 2))
+    def uses(self, buffer: str) -> bool:
+        return bool(self.momentum)
 
-    def step(self, params: Params, grads: Params, state: SGDState, lr: float | None = None):
-        lr = self._lr(lr)
-        first = state.step == 0
-        state.step += 1
-        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            b = state.momentum_buffer[i] if self.momentum else None
-            blocked.apply(self.update, (p, g, b), state.scratch[i], lr=lr, first=first)
+    def coefficients(self, state: State, lr: float) -> dict[str, float | bool]:
+        return {"lr": lr, "first": state.step == 1}
 
     def update(self, p, g, b, decayed, change, *, lr, first) -> None:
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
@@ -94,6 +87,9 @@ class Momentum(SGD):
 
     momentum: float = 0.9
 
+    torch_kwargs = {"momentum": 0.9}
+    quadratic_lr = 0.05
+
 
 @register("nesterov")
 @dataclasses.dataclass(frozen=True)
@@ -102,3 +98,6 @@ class Nesterov(SGD):
 
     momentum: float = 0.9
     nesterov: bool = True
+
+    torch_kwargs = {"momentum": 0.9, "nesterov": True}
+    quadratic_lr = 0.05

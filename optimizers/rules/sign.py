@@ -7,19 +7,9 @@ import math
 
 import numpy as np
 
-from optimizers import blocked
-from optimizers.base import Optimizer, Params, register, scratch, validate_common, zeros_like
+from optimizers.base import Optimizer, State, register, validate_common
 
 INF = math.inf
-
-
-@dataclasses.dataclass
-class RpropState:
-    step: int
-    prev: Params
-    step_size: Params
-    scratch: list[tuple[np.ndarray, ...]]
-    masks: list[tuple[np.ndarray, np.ndarray]]  # (increase, decrease) boolean work buffers
 
 
 @register("rprop")
@@ -36,11 +26,19 @@ class Rprop(Optimizer):
 
     As in torch, ``lr`` only sets the initial step size :math:`\eta_0`; a per-step ``lr``
     passed to ``step`` (a schedule) has no effect on Rprop.
+
+    State: ``prev`` (the previous gradient, zeroed where its sign changed) and ``step_size`` (η).
     """
 
     lr: float = 1e-2
     etas: tuple[float, float] = (0.5, 1.2)
     step_sizes: tuple[float, float] = (1e-6, 50.0)
+
+    state_buffers = ("prev", "step_size")
+    work_buffers = ("factor",)
+    mask_buffers = ("grow", "shrink")
+    torch_reference = "torch.optim.Rprop"
+    uses_lr_per_step = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -51,16 +49,11 @@ class Rprop(Optimizer):
         if self.step_sizes[0] > self.step_sizes[1]:
             raise ValueError(f"rprop: step_sizes={self.step_sizes!r} must satisfy min <= max")
 
-    def init(self, params: Params) -> RpropState:
-        step_size = [np.full_like(p, self.lr) for p in params]
-        masks = [(np.empty(p.shape, bool), np.empty(p.shape, bool)) for p in params]
-        return RpropState(0, zeros_like(params), step_size, scratch(params, 1), masks)
+    def initial_value(self, buffer: str) -> float:
+        return self.lr if buffer == "step_size" else 0.0
 
-    def step(self, params: Params, grads: Params, state: RpropState, lr=None) -> None:
-        state.step += 1
-        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            arrays = (p, g, state.prev[i], state.step_size[i])
-            blocked.apply(self.update, arrays, (*state.scratch[i], *state.masks[i]))
+    def coefficients(self, state: State, lr: float) -> dict[str, float]:
+        return {}  # the step sizes live in the state; lr only initialised them
 
     def update(self, p, g, prev, step_size, factor, grow, shrink) -> None:
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
@@ -81,13 +74,6 @@ class Rprop(Optimizer):
         p -= factor
 
 
-@dataclasses.dataclass
-class LionState:
-    step: int
-    exp_avg: Params
-    scratch: list[tuple[np.ndarray, ...]]
-
-
 @register("lion")
 @dataclasses.dataclass(frozen=True)
 class Lion(Optimizer):
@@ -99,30 +85,26 @@ class Lion(Optimizer):
         m_t &= \beta_2 m_{t-1} + (1-\beta_2) g
 
     Weight decay is decoupled, as in the paper; lr defaults to 1e-4 (the paper suggests an lr
-    3-10x smaller than AdamW's).
+    3-10x smaller than AdamW's). State: ``exp_avg`` (m). Not in torch.optim.
     """
 
     lr: float = 1e-4
     betas: tuple[float, float] = (0.9, 0.99)
     weight_decay: float = 0.0
 
+    state_buffers = ("exp_avg",)
+    work_buffers = ("direction", "work")
+    quadratic_lr = 1e-3
+    quadratic_steps = 5000
+
     def __post_init__(self) -> None:
         super().__post_init__()
         validate_common(self, betas=(0.0, 1.0, False, True), weight_decay=(0.0, INF, False, True))
 
-    def init(self, params: Params) -> LionState:
-        return LionState(0, zeros_like(params), scratch(params, 2))
-
-    def step(self, params: Params, grads: Params, state: LionState, lr=None) -> None:
-        lr = self._lr(lr)
-        state.step += 1
-        for p, g, m, work in zip(params, grads, state.exp_avg, state.scratch, strict=True):
-            blocked.apply(self.update, (p, g, m), work, lr=lr)
-
-    def update(self, p, g, m, direction, work, *, lr) -> None:
+    def update(self, p, g, exp_avg, direction, work, *, lr) -> None:
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
         beta1, beta2 = self.betas
-        np.multiply(m, beta1, out=direction)
+        np.multiply(exp_avg, beta1, out=direction)
         np.multiply(g, 1.0 - beta1, out=work)
         direction += work
         np.sign(direction, out=work)  # not in place: NumPy's in-place sign is ~10x slower
@@ -130,6 +112,6 @@ class Lion(Optimizer):
             p *= 1.0 - lr * self.weight_decay
         work *= -lr
         p += work
-        m *= beta2
+        exp_avg *= beta2
         np.multiply(g, 1.0 - beta2, out=work)
-        m += work
+        exp_avg += work

@@ -1,7 +1,10 @@
 """The same gradients fed to torch.optim (float64) and to optbench must give the same params.
 
 This checks the implementations, not just the documented pseudo-code the textbook loops follow.
-Lion is not in torch.optim; it is checked against the paper's algorithm in test_rules.py."""
+Each rule names its torch counterpart (``torch_reference``); Lion has none and is checked against
+the paper's algorithm in test_rules.py."""
+
+import importlib
 
 import numpy as np
 import pytest
@@ -11,11 +14,12 @@ from tests.optimizers.cases import CASES, case_id
 
 torch = pytest.importorskip("torch")
 
-TORCH_CLASS = {
-    "sgd": "SGD", "momentum": "SGD", "nesterov": "SGD", "adagrad": "Adagrad",
-    "rmsprop": "RMSprop", "adadelta": "Adadelta", "adam": "Adam", "adamw": "AdamW",
-    "amsgrad": "Adam", "adamax": "Adamax", "nadam": "NAdam", "radam": "RAdam", "rprop": "Rprop",
-}  # fmt: skip
+WITH_TORCH = [c for c in CASES if optimizers.get(c[0]).torch_reference]
+
+
+def torch_class(dotted):
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 @pytest.fixture(autouse=True)
@@ -27,17 +31,29 @@ def float64_scalars():
     torch.set_default_dtype(previous)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c[0] in TORCH_CLASS], ids=case_id)
+def test_every_rule_with_a_torch_counterpart_is_checked_against_it():
+    with_torch = [n for n in optimizers.names() if optimizers.get(n).torch_reference]
+    assert sorted({name for name, _ in WITH_TORCH}) == with_torch
+    assert optimizers.describe("lion").extra["torch"] is None
+
+
+@pytest.mark.parametrize("name", optimizers.names())
+def test_fixed_torch_keywords_are_the_rule_defaults(name):
+    """``torch_kwargs`` (momentum -> SGD(momentum=0.9)) is what the defaults pass to torch."""
+    opt = optimizers.create(name)
+    arguments = opt.torch_arguments()
+    for key, value in type(opt).torch_kwargs.items():
+        assert arguments[key] == value, (name, key)
+
+
+@pytest.mark.parametrize("case", WITH_TORCH, ids=case_id)
 def test_matches_torch_optim_over_100_steps(case):
     name, kw = case
     opt = optimizers.create(name, **kw)
-    hyper = opt.hyperparameters()  # the resolved values, defaults included
-    if name == "adamw":
-        del hyper["decoupled_weight_decay"]  # implied by torch.optim.AdamW itself
     rng = np.random.default_rng(5)
     params = [rng.standard_normal((2, 4)), rng.standard_normal((2, 3, 3))]
     tensors = [torch.tensor(p.copy(), dtype=torch.float64, requires_grad=True) for p in params]
-    reference = getattr(torch.optim, TORCH_CLASS[name])(tensors, **hyper)
+    reference = torch_class(opt.torch_reference)(tensors, **opt.torch_arguments())
     state = opt.init(params)
     for t in range(100):
         grads = [rng.standard_normal(p.shape) * np.exp(rng.normal()) for p in params]

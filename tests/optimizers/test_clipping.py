@@ -256,7 +256,7 @@ def test_unknown_name_suggests_closest():
 
 def test_unknown_keyword_suggests_closest():
     with pytest.raises(
-        ValueError, match=r"clip 'global_norm': unknown keyword 'maxnorm'.*'max_norm'"
+        ValueError, match=r"clipping 'global_norm': unknown keyword 'maxnorm'.*'max_norm'"
     ):
         clip("global_norm", make_grads(0), maxnorm=1.0)
     with pytest.raises(ValueError, match=r"unknown keyword 'max_norm'"):
@@ -286,7 +286,7 @@ def test_missing_keyword():
 def test_out_of_range(name, kw, param):
     grads = make_grads(0)
     before = [g.copy() for g in grads]
-    with pytest.raises(ValueError, match=rf"clip '{name}': {param}\b"):
+    with pytest.raises(ValueError, match=rf"clipping '{name}': {param}\b"):
         clip(name, grads, params=make_grads(1), **kw)
     for g, b in zip(grads, before, strict=True):
         np.testing.assert_array_equal(g, b)
@@ -298,7 +298,7 @@ def test_range_is_stated():
 
 
 def test_agc_needs_params():
-    with pytest.raises(ValueError, match=r"clip 'agc' needs params"):
+    with pytest.raises(ValueError, match=r"clipping 'agc' needs params"):
         clip("agc", make_grads(0))
     with pytest.raises(ValueError, match=r"params shapes"):
         clip("agc", make_grads(0), params=make_grads(1)[:2])

@@ -1,12 +1,18 @@
-"""create/names/register: clear errors for bad names and hyperparameters, and user plugins."""
+"""The registry protocol (names, get, create, describe) of rules, schedules and clipping: clear
+errors for bad names and hyperparameters, descriptions, and user plugins."""
+
+from __future__ import annotations  # string annotations: describe() must still find the kinds
 
 import dataclasses
+import typing
 
 import numpy as np
 import pytest
 
 import optimizers
 import optimizers.base
+from optimizers import clipping, schedules
+from optimizers.registry import Description, Parameter, Registry
 
 
 @pytest.mark.parametrize(
@@ -78,3 +84,127 @@ def test_hyperparameters_are_plain_python_values():
     assert opt.betas == (0.8, 0.9) and type(opt.betas[0]) is float and type(opt.lr) is float
     assert opt.hyperparameters()["betas"] == (0.8, 0.9)
     hash(opt)  # frozen and hashable, so a configuration can key a cache
+
+
+KINDS = [(optimizers, "optimizer"), (schedules, "schedule"), (clipping, "clipping")]
+
+
+@pytest.mark.parametrize(("module", "kind"), KINDS)
+def test_every_kind_offers_the_same_protocol(module, kind):
+    names = module.names()
+    assert names == sorted(names) and names
+    for name in names:
+        description = module.describe(name)
+        assert isinstance(description, Description)
+        assert (description.kind, description.name) == (kind, name)
+        assert description.summary and "\n" not in description.summary
+        assert all(isinstance(p, Parameter) for p in description.parameters)
+        assert module.get(name) is not None
+    with pytest.raises(ValueError, match=rf"unknown {kind} 'nope'"):
+        module.get("nope")
+    with pytest.raises(ValueError, match=rf"unknown {kind} 'nope'"):
+        module.describe("nope")
+
+
+def test_create_names_unknown_keywords_exactly():
+    with pytest.raises(ValueError) as info:
+        optimizers.create("adam", betaz=(0.9, 0.99))
+    assert str(info.value) == "optimizer 'adam': unknown keyword 'betaz' (did you mean 'betas'?)"
+    with pytest.raises(ValueError, match=r"^unknown optimizer 'adamm' \(did you mean 'adam', "):
+        optimizers.get("adamm")
+
+
+def test_schedule_and_clipping_create_equal_their_old_entry_points():
+    assert schedules.create("step", step_size=3) == optimizers.schedule("step", step_size=3)
+    assert clipping.create("agc", clip_factor=0.1) == optimizers.clipper("agc", clip_factor=0.1)
+    with pytest.raises(ValueError, match=r"schedule 'cosine': missing required keyword 'T_max'"):
+        schedules.create("cosine")
+
+
+@pytest.mark.parametrize(("module", "kind"), KINDS[1:])
+def test_keywords_agree_with_describe(module, kind):
+    for name in module.names():
+        parameters = module.describe(name).parameters
+        assert module.keywords(name) == {p.name: p.default for p in parameters}
+
+
+def test_parameters_of_a_rule():
+    described = {p.name: p for p in optimizers.describe("adam").parameters}
+    assert described["lr"] == Parameter("lr", 1e-3, False, float)
+    assert described["betas"] == Parameter("betas", (0.9, 0.999), False, tuple)
+    assert described["amsgrad"].kind is bool
+    milestones = schedules.describe("multistep").parameters[0]
+    assert milestones == Parameter("milestones", None, True, tuple)
+    assert schedules.describe("step").parameters[0].kind is int
+    assert clipping.describe("value").parameters == (Parameter("clip_value", None, True, float),)
+
+
+def test_describe_extra_carries_the_rule_facts():
+    extra = optimizers.describe("amsgrad").extra
+    assert extra["torch"] == "torch.optim.Adam" and extra["torch_kwargs"] == {"amsgrad": True}
+    assert extra["state_buffers"] == ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    assert extra["state_floats_per_param"] == 3
+    assert optimizers.describe("rprop").extra["uses_lr_per_step"] is False
+    assert optimizers.describe("lion").extra["torch"] is None
+    assert clipping.describe("agc").extra["needs_params"] is True
+    assert schedules.describe("step").extra["torch"] == "torch.optim.lr_scheduler.StepLR"
+
+
+@pytest.mark.parametrize("name", optimizers.names())
+def test_state_size_is_what_init_allocates(name):
+    opt = optimizers.create(name)
+    params = [np.ones((2, 3), dtype=np.float32), np.ones((2, 5), dtype=np.float32)]
+    state = opt.init(params)
+    held = sum(a.nbytes for arrays in state.buffers.values() for a in arrays)
+    assert held == opt.state_bytes_per_param(np.float32) * 16
+    assert held == opt.state_floats_per_param() * 4 * 16
+
+
+def test_state_buffers_are_named_for_what_they_hold():
+    params = [np.ones((1, 2))]
+    assert set(optimizers.create("rmsprop").init(params).buffers) == {"square_avg"}
+    state = optimizers.create("rmsprop", momentum=0.5, centered=True).init(params)
+    assert set(state.buffers) == {"square_avg", "grad_avg", "momentum_buffer"}
+    assert set(optimizers.create("adadelta").init(params).buffers) == {"square_avg", "acc_delta"}
+    assert set(optimizers.create("adamax").init(params).buffers) == {"exp_avg", "exp_inf"}
+    assert set(optimizers.create("adagrad").init(params).buffers) == {"sum"}
+    assert optimizers.create("nadam").init(params).scalars == {"mu_product": 1.0}
+
+
+class Unknown:
+    pass
+
+
+def test_registry_forms_kinds_from_string_annotations_and_defaults():
+    registry = Registry("widget")
+
+    @registry.register("decorated")
+    @dataclasses.dataclass(frozen=True)
+    class Widget:
+        """A widget.
+
+        More text.
+        """
+
+        size: int
+        scale: float | None = None
+        pair: tuple[float, float] = (0.1, 0.2)
+        label: str = "x"
+        anything: typing.Any = 3
+        other: Unknown | None = None
+
+    assert registry.register("direct", Widget) is Widget
+    assert registry.names() == ["decorated", "direct"] and list(registry) == registry.names()
+    assert "direct" in registry and "nope" not in registry and len(registry) == 2
+    kinds = {p.name: p.kind for p in registry.describe("direct").parameters}
+    assert kinds == {
+        "size": int, "scale": float, "pair": tuple, "label": str, "anything": int, "other": object
+    }  # fmt: skip
+    description = registry.describe("decorated")
+    assert description.summary == "A widget." and description.extra == {}
+    assert description.parameters[0] == Parameter("size", None, True, int)
+    assert registry.create("direct", size=2) == Widget(size=2)
+    with pytest.raises(ValueError, match=r"^widget 'direct': missing required keyword 'size'$"):
+        registry.create("direct")
+    with pytest.raises(ValueError, match=r"widget 'direct': unknown keyword 'sise'.*'size'"):
+        registry.create("direct", sise=2)

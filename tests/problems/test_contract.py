@@ -1,25 +1,22 @@
-"""The problem contract, over the whole registry: shapes, runs independence, targets, validation."""
+"""The problem registry and contract details that ``problems.testing.check_problem`` leaves out.
 
-import warnings
+Shapes, metrics, targets, runs independence and gradients of every case are checked by
+``test_conformance.py``; this module covers the registry, ``describe``, the defaults and
+validation.
+"""
 
 import numpy as np
 import pytest
 
 import problems
-from problems import base
 from problems.classification import Classifier
 from problems.functions import FunctionProblem
-from tests.problems.cases import CASES, IDS
-
-RUNS = 4
+from problems.registry import Parameter
+from tests.problems.cases import CASES
 
 
 def test_every_registered_problem_has_a_case():
     assert {name for name, _ in CASES} == set(problems.names())
-    assert problems.names() == sorted(
-        ["beale", "mnist_logreg", "mnist_mlp", "quadratic", "rastrigin", "rosenbrock"]
-        + ["spirals", "xor"]
-    )
 
 
 @pytest.mark.parametrize("name", problems.names())
@@ -36,71 +33,6 @@ def test_defaults_build_and_describe_themselves(name):
     assert isinstance(prob.uses_initializer, bool)
     assert problems.create(name, **prob.config()).config() == prob.config()
     assert repr(prob).startswith(type(prob).__name__ + "(")
-
-
-@pytest.mark.parametrize(("name", "kwargs"), CASES, ids=IDS)
-def test_shapes_dtypes_and_metrics(name, kwargs):
-    prob = problems.create(name, **kwargs)
-    rng = np.random.default_rng(0)
-    params = prob.init_params(rng, RUNS)
-    assert all(p.shape[0] == RUNS and p.dtype == prob.dtype for p in params)
-    batch = prob.sample_batch(rng, RUNS, 3 if prob.train_size else None)
-    loss, grads = prob.loss_and_grad(params, batch)
-    assert loss.shape == (RUNS,) and np.all(np.isfinite(loss))
-    assert [g.shape for g in grads] == [p.shape for p in params]
-    assert all(g.dtype == prob.dtype for g in grads)
-    metrics = prob.evaluate(params)
-    assert "train_loss" in metrics and prob.target_metric in metrics
-    assert all(v.shape == (RUNS,) for v in metrics.values())
-    if isinstance(prob, Classifier):
-        expected = {"train_loss", "train_accuracy"}
-        if name != "xor":
-            expected |= {"test_loss", "test_accuracy"}
-        assert set(metrics) == expected
-        assert prob.train_size == prob.X_train.shape[0]
-        full_loss, _ = prob.loss_and_grad(params)
-        np.testing.assert_allclose(full_loss, metrics["train_loss"], rtol=1e-12)
-    else:
-        assert set(metrics) == {"train_loss"} and prob.train_size is None
-        np.testing.assert_array_equal(metrics["train_loss"], loss)
-    assert prob.reached(metrics).shape == (RUNS, len(prob.targets))
-
-
-@pytest.mark.parametrize(("name", "kwargs"), CASES, ids=IDS)
-@pytest.mark.parametrize("full_batch", [False, True])
-def test_stacked_runs_equal_separate_runs(name, kwargs, full_batch):
-    """Bitwise: every per-run product is its own BLAS call with the same shapes (the quadratic
-    multiplies (1, dim) @ (dim, dim) per run for this reason), and reductions run along each run's
-    own axis, so a run's numbers do not depend on how many runs are stacked with it."""
-    prob = problems.create(name, **kwargs)
-    rng = np.random.default_rng(3)
-    params = [p + 0.1 * rng.standard_normal(p.shape) for p in prob.init_params(rng, RUNS)]
-    batch = None if full_batch else prob.sample_batch(rng, RUNS, 5 if prob.train_size else None)
-    loss, grads = prob.loss_and_grad([p.copy() for p in params], batch)
-    metrics = prob.evaluate(params)
-    for r in range(RUNS):
-        one = [p[r : r + 1].copy() for p in params]
-        loss_r, grads_r = prob.loss_and_grad(one, None if batch is None else batch[r : r + 1])
-        np.testing.assert_array_equal(loss_r, loss[r : r + 1])
-        for g, g_r in zip(grads, grads_r, strict=True):
-            np.testing.assert_array_equal(g_r, g[r : r + 1])
-        for key, value in prob.evaluate(one).items():
-            np.testing.assert_array_equal(value, metrics[key][r : r + 1])
-
-
-@pytest.mark.parametrize(("name", "kwargs"), CASES, ids=IDS)
-def test_diverged_params_raise_no_warnings(name, kwargs):
-    """Divergence is a result for the runner to record, not a RuntimeWarning (an error here)."""
-    prob = problems.create(name, **kwargs)
-    params = prob.init_params(np.random.default_rng(0), 2)
-    huge = [np.full_like(p, np.finfo(p.dtype).max / 4) for p in params]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        loss, grads = prob.loss_and_grad(huge)
-        metrics = prob.evaluate(huge)
-    assert loss.shape == metrics["train_loss"].shape == (2,)
-    if not prob.uses_initializer:
-        assert not np.any(np.isfinite(loss))
 
 
 def test_init_params_is_seeded_and_independent_per_run():
@@ -180,20 +112,54 @@ def test_sample_batch_draws_distinct_indices_per_run():
             prob.sample_batch(np.random.default_rng(0), 2, bad)
 
 
-def test_register_create_and_get(monkeypatch):
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
-
+def test_register_create_get_and_describe():
     @problems.register("constant")
     class Constant(problems.Problem):
+        """A constant function of no parameters."""
+
         description = "A constant."
+        targets = (1.0,)
 
         def __init__(self, *, value: float = 1.0):
             self.value = value
 
     assert "constant" in problems.names() and Constant.name == "constant"
     assert problems.create("constant", value=2.0).config() == {"value": 2.0}
+    description = problems.describe("constant")
+    assert description.summary == "A constant function of no parameters."
+    assert description.parameters == (Parameter("value", 1.0, False, float),)
+    assert description.extra["targets"] == (1.0,) and not description.extra["has_data"]
     with pytest.raises(TypeError):
         problems.register("bad")(object)
+    assert problems.register("direct", Constant) is Constant and problems.get("direct") is Constant
+
+
+@pytest.mark.parametrize("name", problems.names())
+def test_describe_agrees_with_the_built_problem(name):
+    description = problems.describe(name)
+    assert (description.kind, description.name) == ("problem", name)
+    assert description.summary and "\n" not in description.summary
+    prob = problems.create(name)
+    assert [p.name for p in description.parameters] == list(prob.config())
+    defaults = {p.name: p.default for p in description.parameters}
+    assert problems.create(name, **defaults).config() == prob.config()
+    assert not any(p.required for p in description.parameters)
+    extra = description.extra
+    assert (extra["targets"], extra["target_metric"]) == (prob.targets, prob.target_metric)
+    assert extra["higher_is_better"] == prob.higher_is_better
+    assert extra["has_weights"] == prob.uses_initializer
+    assert extra["has_data"] == (prob.train_size is not None)
+    params = prob.init_params(np.random.default_rng(0), 1)
+    assert set(extra["metrics"]) == set(prob.evaluate(params))
+
+
+def test_mnist_ladder_depends_on_the_source_and_needs_no_data():
+    cls = problems.get("mnist_mlp")
+    assert cls.target_ladder() == problems.TargetLadder((0.8, 0.9, 0.93), "test_accuracy")
+    assert cls.target_ladder(source="idx:/anywhere").targets == (0.9, 0.95, 0.98)
+    assert cls.target_ladder(source="idx:/anywhere").higher_is_better
+    assert problems.get("mnist_logreg").target_ladder(source="idx:x").targets == (0.85, 0.9, 0.92)
+    assert problems.get("rosenbrock").target_ladder(dim=7).targets == (1e-1, 1e-3, 1e-6)
 
 
 def test_unknown_names_and_keywords_suggest_the_closest():

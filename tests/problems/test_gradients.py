@@ -1,9 +1,9 @@
-"""Finite-difference checks of every problem's gradient, and of the MLP on its own.
+"""Finite-difference checks beyond ``problems.testing.check_gradient``, and of the MLP on its own.
 
-Central differences in float64 along random unit directions (per run), on random parameters and
-a fixed minibatch, plus every coordinate on the problems with few parameters. Relu networks are
-checked away from their kinks: the test asserts that no pre-activation changes sign between
-``p - h d`` and ``p + h d``.
+``test_conformance.py`` checks every case along random directions; here every coordinate of the
+problems with few parameters is checked, and the MLP alone for every loss and activation (relu
+networks away from their kinks: no pre-activation may change sign between ``p - h d`` and
+``p + h d``).
 """
 
 import numpy as np
@@ -35,45 +35,6 @@ def _batch(prob, rng):
 
 def _loss(prob, params, batch):
     return prob.loss_and_grad(params, batch)[0]
-
-
-def _relu_pattern(prob, params, batch):
-    """Signs of every hidden pre-activation (for relu nets), to detect a kink between points."""
-    if getattr(prob, "activation", None) != "relu" or len(params) <= 2:
-        return None
-    X = prob.X_train if batch is None else prob.X_train[batch]
-    return [h > 0 for h in mlp.forward(params, X, "relu")[:-1]]
-
-
-def _directional_check(prob, params, batch, direction):
-    _, grads = prob.loss_and_grad([p.copy() for p in params], batch)
-    plus = [p + STEP * d for p, d in zip(params, direction, strict=True)]
-    minus = [p - STEP * d for p, d in zip(params, direction, strict=True)]
-    pattern = _relu_pattern(prob, params, batch)
-    if pattern is not None:
-        for other in (plus, minus):
-            for a, b in zip(pattern, _relu_pattern(prob, other, batch), strict=True):
-                np.testing.assert_array_equal(a, b, err_msg="a relu kink lies within the step")
-    numeric = (_loss(prob, plus, batch) - _loss(prob, minus, batch)) / (2 * STEP)
-    analytic = sum(
-        np.sum((g * d).reshape(RUNS, -1), axis=1) for g, d in zip(grads, direction, strict=True)
-    )
-    np.testing.assert_allclose(analytic, numeric, rtol=RTOL, atol=ATOL)
-
-
-@pytest.mark.parametrize(("name", "kwargs"), CASES, ids=IDS)
-def test_gradient_along_random_directions(name, kwargs):
-    prob = problems.create(name, **kwargs)
-    rng = np.random.default_rng(0)
-    params = _random_params(prob, rng)
-    batch = _batch(prob, rng)
-    for _ in range(3):
-        direction = [rng.standard_normal(p.shape) for p in params]
-        norm = np.sqrt(sum(np.sum(d.reshape(RUNS, -1) ** 2, axis=1) for d in direction))
-        direction = [d / norm.reshape((RUNS,) + (1,) * (d.ndim - 1)) for d in direction]
-        # the noisy gradient is not the loss's gradient: check the exact one (batch None)
-        exact = batch if prob.train_size is not None else None
-        _directional_check(prob, params, exact, direction)
 
 
 @pytest.mark.parametrize(
