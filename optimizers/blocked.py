@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-# Bytes of one array's block. Measured with bench/perf.py on a 2-core AMD EPYC (1 MiB L2 per
+# Bytes of one array's block. Measured with bench/speed/perf.py on a 2-core AMD EPYC (1 MiB L2 per
 # core, 32 MiB L3), 10^7 float32, side by side: Adam at 1.67x its copy floor with 1 MiB blocks,
 # 1.74x with 512 KiB, 1.84x with 256 KiB (per-call overhead), 1.85x with 8 MiB (the ~7 arrays of
 # a block no longer stay in cache); SGD, RMSprop, AdaGrad and Lion rank the sizes alike.

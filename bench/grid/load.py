@@ -25,6 +25,7 @@ from bench.grid.axes import WEIGHTS_ONLY, Axis, axes, resolver
 from bench.grid.budget import read_budget
 from bench.grid.cell import Cell
 from bench.grid.values import GridError, InvalidKeyError, Option, ProblemOption
+from bench.text import closest, one_line
 
 __all__ = ["MAX_CELLS", "GridError", "GridSpec", "load_grid", "parse_grid", "preset_names"]
 
@@ -180,13 +181,13 @@ def load_grid(source: str | Path, plugins: Sequence[str] = ()) -> GridSpec:
             content = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise GridError(
-                f"{text}: cannot read the grid file ({values.one_line(error)}); "
+                f"{text}: cannot read the grid file ({one_line(error)}); "
                 f"presets: {', '.join(presets)}"
             ) from None
         return parse_grid(content, label=text, plugins=plugins, directory=path.parent)
     if text not in presets:
         raise GridError(
-            f"{text}: no such preset{values.closest(text, presets)} "
+            f"{text}: no such preset{closest(text, presets)} "
             f"(presets: {', '.join(presets)}; a file path must end in .toml or contain a '/')"
         )
     resource = importlib.resources.files("bench.grid") / _PRESETS / f"{text}.toml"
@@ -224,7 +225,7 @@ def parse_grid(
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise GridError(f"{label}: not valid TOML: {values.one_line(error)}") from None
+        raise GridError(f"{label}: not valid TOML: {one_line(error)}") from None
     try:
         own = settings.plugin_names(data)
         modules = own + [m for m in plugins if m not in own]
@@ -254,7 +255,7 @@ def _import_plugins(modules: list[str], own: int, directory: str | Path | None) 
 
 
 def _import_failure(module: str, error: BaseException) -> str:
-    return f"cannot import plugin {module!r}: {type(error).__name__}: {values.one_line(error)}"
+    return f"cannot import plugin {module!r}: {type(error).__name__}: {one_line(error)}"
 
 
 def _resolve(data: dict[str, Any], text: str, label: str, plugins: tuple[str, ...]) -> GridSpec:

@@ -9,7 +9,8 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from bench.grid.values import InvalidKeyError, Option, check_data, one_line
+from bench.grid.values import InvalidKeyError, Option, check_data
+from bench.text import one_line
 
 # One entry's sweep is built value by value to validate it: cap it so that validation stays quick
 # (the whole grid's cell count has its own limit, bench.grid.MAX_CELLS, lifted by --yes).

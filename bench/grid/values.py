@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import difflib
 import json
 import math
 import numbers
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from bench.grid.axes import axes
+from bench.text import closest
 
 BUDGET_KEYS = ("steps", "epochs", "batch_size", "log_every", "timeout")
 DEFAULT_STEPS = 100
@@ -69,20 +69,6 @@ class ProblemOption(Option):
     def identity(self) -> str:
         budget = [self.steps, self.batch_size, self.log_every]
         return json.dumps([self.name, self.params, budget], sort_keys=True)
-
-
-def closest(name: str, valid: Iterable[str]) -> str:
-    """A ``" (did you mean 'x', 'y'?)"`` hint, or the list of valid names if none is close."""
-    valid = sorted(valid)
-    matches = difflib.get_close_matches(str(name), valid, n=3, cutoff=0.5)
-    if matches:
-        return " (did you mean " + ", ".join(repr(m) for m in matches) + "?)"
-    return " (valid: " + ", ".join(valid) + ")"
-
-
-def one_line(error: BaseException) -> str:
-    """An exception's message on one line."""
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 def plain(value: Any) -> Any:

@@ -1,7 +1,7 @@
-"""The numbers behind every figure of :mod:`bench.report.plots`, as tidy pandas frames; no matplotlib.
+"""The numbers behind every figure of :mod:`bench.report.plots`, as tidy frames; no matplotlib.
 
-Each ``*_data`` function here feeds one ``plot_*`` function of :mod:`bench.report.plots`, so what a figure
-shows can be tested without drawing it. Conventions shared by every function:
+Each ``*_data`` function here feeds one ``plot_*`` function of :mod:`bench.report.plots`, so
+what a figure shows can be tested without drawing it. Conventions shared by every function:
 
 - ``problem`` in the returned frames is a problem *label*: the registry name, followed by its
   parameters only when one store holds the same problem with several parameter sets

@@ -3,8 +3,8 @@
 Every ``plot_*`` function takes the output of the matching ``*_data`` function and returns a
 :class:`matplotlib.figure.Figure` built without pyplot (no global figure registry, nothing to leak),
 8.2 inches wide so that :func:`save` writes it about 900 pixels wide. Every optimizer keeps the
-colour, marker and line style of :func:`bench.report.plot_data.style` in every figure; an ``x`` marks a
-run's divergence wherever one is drawn. Legends sit below the axes, never over the data.
+colour, marker and line style of :func:`bench.report.plot_data.style` in every figure; an ``x``
+marks a run's divergence wherever one is drawn. Legends sit below the axes, never over the data.
 
 :func:`figures` yields every figure of a store, one at a time, for the report to save.
 """

@@ -1,7 +1,7 @@
 """What a result was measured on: machine, BLAS configuration and package versions.
 
-Recorded once per experiment by :mod:`bench.store.store`, so a speed number can always be traced back to
-the CPU, the BLAS library and its thread count, and the versions that produced it.
+Recorded once per experiment by :mod:`bench.store.store`, so a speed number can always be traced
+back to the CPU, the BLAS library and its thread count, and the versions that produced it.
 """
 
 from __future__ import annotations

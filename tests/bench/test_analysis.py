@@ -24,7 +24,7 @@ SPIRALS = ("spirals", '{"hidden": 8}')  # has a test loss and accuracy
 def run(cell, seed, *, problem=ROSENBROCK, optimizer="adam", lr=0.01, clip="none",
         status="done", loss=1.0, steps_done=100, reached=None, test_loss=np.nan,
         accuracy=np.nan, opt_time=1.0, steps=100):  # fmt: skip
-    """One row of a runs frame, as bench.store.store.load returns it (the columns analysis reads)."""
+    """One row of a runs frame, as bench.load returns it (the columns analysis reads)."""
     row = {
         "cell_key": cell,
         "seed": seed,
