@@ -1,9 +1,10 @@
 """Faults, interruptions and bad input never lose a finished run or corrupt the store.
 
-One section per row of the reliability table (issue 6), then safety. Tests that kill processes
+One section per row of the README's Reliability section, then safety. Tests that kill processes
 kill only processes they started (a child in its own session, its workers, or the child killing
-itself), and every wait is bounded. Grid validation is covered key by key in test_grid.py and
-fuzzed in test_fuzz_grid.py; here each kind of bad input goes through the command line.
+itself), and every wait is bounded. Grid validation is covered key by key in
+tests/bench/grid/test_grid.py and fuzzed in test_fuzz_grid.py there; here each kind of bad input
+goes through the command line.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from bench.grid import MAX_CELLS
 from bench.grid.cell import Cell
 from bench.store.schema import SCHEMA_VERSION
 from bench.store.store import Store, StoreError, load
-from tests.bench.faults import (
+from tests.bench.commands.faults import (
     ROOT,
     assert_all_exit,
     assert_same_numbers,
@@ -139,7 +140,7 @@ def test_sigkill_leaves_whole_cells_and_the_rerun_equals_a_clean_run(
     crash_grid, clean_crash_store, tmp_path, point, n, cells_kept
 ):
     killed = tmp_path / "killed.sqlite"
-    child = python("-m", "tests.bench.killpoint", point, n, "--",
+    child = python("-m", "tests.bench.commands.killpoint", point, n, "--",
                    "run", crash_grid, "--store", killed, "--jobs", 1)  # fmt: skip
     _, err = child.communicate(timeout=50)
     assert child.returncode == -signal.SIGKILL, err

@@ -318,7 +318,7 @@ def test_plugin_styles_do_not_depend_on_the_process_and_need_no_matplotlib():
         "import sys; from bench.report.plot_data import style; "
         "print(style('my<plugin>'), 'matplotlib' in sys.modules)"
     )
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     outputs = {
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                        cwd=root, env={**os.environ, "PYTHONHASHSEED": seed}).stdout

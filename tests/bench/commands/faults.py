@@ -13,7 +13,7 @@ import pandas as pd
 
 from bench.store.store import load
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # Optimizers that fail the way real code fails. Written next to each test's grid, imported by name
 # (plugins = ["reliability_faulty_plugin"]) in the parent for validation and in every worker.

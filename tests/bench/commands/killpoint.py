@@ -1,6 +1,6 @@
 """Run ``optbench`` and SIGKILL itself at a chosen point of the store's life (for the crash tests).
 
-    python -m tests.bench.killpoint POINT N -- run GRID --store PATH ...
+    python -m tests.bench.commands.killpoint POINT N -- run GRID --store PATH ...
 
 POINT is where the process kills itself, at the N-th occurrence:
 

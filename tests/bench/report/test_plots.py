@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 
 from bench.report import plot_data, plots
-from tests.bench.test_plot_data import build_store
+from tests.bench.report.test_plot_data import build_store
 
 EXPECTED = {
     ("overview", "performance_profile"),

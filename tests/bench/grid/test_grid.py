@@ -383,7 +383,7 @@ def test_plugin_that_fails_to_import_is_named(tmp_path, monkeypatch):
 
 
 def test_the_documented_example_parses():
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
     example = readme.split("## Grids", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
     text = example.replace('plugins = ["my_optimizers"]', "")
     spec = grid(text)
