@@ -205,53 +205,78 @@ def target_stats(runs: pd.DataFrame) -> pd.DataFrame:
     known = ladders(runs)
     for (problem, params), group in runs.groupby(PROBLEM, sort=True):
         targets = known.get((problem, params), Ladder()).targets
-        valid = group[group["valid"]]
-        cells = group.groupby("cell_key", sort=True)
         for index, target in enumerate(targets):
-            label = target_label(target)
-            steps = _column(valid, f"steps_to_{label}")
-            time = _column(valid, f"time_to_{label}")
-            hit = steps.notna()
-            spent = pd.DataFrame(
-                {
-                    "cell_key": valid["cell_key"],
-                    "hit": hit.astype(int),
-                    "steps": steps.where(hit, valid["steps_done"]).astype("float64"),
-                    "time": time.where(hit, valid["opt_time"]).astype("float64"),
-                }
-            ).groupby("cell_key")
-            sums = spent.sum()
-            successes = sums["hit"].reindex(cells.size().index, fill_value=0)
-            n_runs = valid.groupby("cell_key").size().reindex(successes.index, fill_value=0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ert = sums["steps"].reindex(successes.index) / successes.where(successes > 0)
-                ert_time = sums["time"].reindex(successes.index) / successes.where(successes > 0)
-            keys = valid["cell_key"].to_numpy()
-            missed = np.inf
-            median_steps = summarize(keys, steps.astype("float64").fillna(missed), n_resamples=0)
-            median_time = summarize(keys, time.astype("float64").fillna(missed), n_resamples=0)
-            first = cells[["problem", "problem_params", "optimizer"]].first()
-            frames.append(
-                first.assign(
-                    target=float(target),
-                    target_index=index,
-                    deepest=index == len(targets) - 1,
-                    n_runs=n_runs,
-                    successes=successes,
-                    success_rate=successes / n_runs.where(n_runs > 0),
-                    median_steps=median_steps["median"].reindex(first.index),
-                    median_time=median_time["median"].reindex(first.index),
-                    ert=ert.where(successes > 0, np.where(n_runs > 0, np.inf, np.nan)),
-                    ert_time=ert_time.where(successes > 0, np.where(n_runs > 0, np.inf, np.nan)),
-                ).reset_index()
-            )
+            frame = _one_target(group, target)
+            frames.append(frame.assign(target_index=index, deepest=index == len(targets) - 1))
     if not frames:
         return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)[columns]
 
 
+def _one_target(group: pd.DataFrame, target: float) -> pd.DataFrame:
+    """:func:`target_stats` for the cells of one problem and one of its targets."""
+    valid = group[group["valid"]]
+    cells = group.groupby("cell_key", sort=True)
+    label = target_label(target)
+    steps = _column(valid, f"steps_to_{label}")
+    time = _column(valid, f"time_to_{label}")
+    hit = steps.notna()
+    spent = pd.DataFrame(
+        {
+            "cell_key": valid["cell_key"],
+            "hit": hit.astype(int),
+            "steps": steps.where(hit, valid["steps_done"]).astype("float64"),
+            "time": time.where(hit, valid["opt_time"]).astype("float64"),
+        }
+    ).groupby("cell_key")
+    sums = spent.sum()
+    successes = sums["hit"].reindex(cells.size().index, fill_value=0)
+    n_runs = valid.groupby("cell_key").size().reindex(successes.index, fill_value=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ert = sums["steps"].reindex(successes.index) / successes.where(successes > 0)
+        ert_time = sums["time"].reindex(successes.index) / successes.where(successes > 0)
+    keys = valid["cell_key"].to_numpy()
+    median_steps = summarize(keys, steps.astype("float64").fillna(np.inf), n_resamples=0)
+    median_time = summarize(keys, time.astype("float64").fillna(np.inf), n_resamples=0)
+    first = cells[["problem", "problem_params", "optimizer"]].first()
+    no_success = np.where(n_runs > 0, np.inf, np.nan)  # no valid run: NaN, else never reached
+    return first.assign(
+        target=float(target),
+        n_runs=n_runs,
+        successes=successes,
+        success_rate=successes / n_runs.where(n_runs > 0),
+        median_steps=median_steps["median"].reindex(first.index),
+        median_time=median_time["median"].reindex(first.index),
+        ert=ert.where(successes > 0, no_success),
+        ert_time=ert_time.where(successes > 0, no_success),
+    ).reset_index()
+
+
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name] if name in frame else pd.Series(pd.NA, index=frame.index, dtype="Float64")
+
+
+def _configurations(runs: pd.DataFrame, cells) -> pd.DataFrame:
+    """Each cell's configuration columns and flat parameter columns (no initializer is None)."""
+    config = [c for c in config_columns() if c in runs]
+    prefixes = tuple(grid_axes.flat_prefixes().values())
+    flat = [c for c in runs if c.startswith(prefixes)]
+    table = cells[config + flat].first()
+    if "initializer" in table:
+        table["initializer"] = (
+            table["initializer"].astype(object).where(table["initializer"].notna(), None)
+        )
+    return table
+
+
+def _add_target_columns(table: pd.DataFrame, per_target: pd.DataFrame) -> None:
+    """``median_steps_to_<t>``, ``median_time_to_<t>`` and ``ert_<t>`` columns, in place."""
+    for target, group in per_target.groupby("target", sort=True):
+        label = target_label(target)
+        group = group.set_index("cell_key")
+        table[f"median_steps_to_{label}"] = group["median_steps"].reindex(table.index)
+        table[f"median_time_to_{label}"] = group["median_time"].reindex(table.index)
+        table[f"ert_{label}"] = group["ert"].reindex(table.index)
 
 
 def cell_stats(
@@ -289,14 +314,7 @@ def cell_stats(
     """
     runs = prepare(runs)
     cells = runs.groupby("cell_key", sort=True)
-    config = [c for c in config_columns() if c in runs]
-    prefixes = tuple(grid_axes.flat_prefixes().values())
-    flat = [c for c in runs if c.startswith(prefixes)]
-    table = cells[config + flat].first()
-    if "initializer" in table:
-        table["initializer"] = (
-            table["initializer"].astype(object).where(table["initializer"].notna(), None)
-        )
+    table = _configurations(runs, cells)
     table["n_seeds"] = cells.size()
     table["n_valid"] = cells["valid"].sum().astype(int)
     table["errors"] = table["n_seeds"] - table["n_valid"]
@@ -310,13 +328,7 @@ def cell_stats(
     table["success"] = cells["reached"].mean()
     with np.errstate(invalid="ignore", divide="ignore"):
         table["divergence"] = cells["diverged"].sum() / table["n_valid"].where(table["n_valid"] > 0)
-    per_target = target_stats(runs)
-    for target, group in per_target.groupby("target", sort=True):
-        label = target_label(target)
-        group = group.set_index("cell_key")
-        table[f"median_steps_to_{label}"] = group["median_steps"].reindex(table.index)
-        table[f"median_time_to_{label}"] = group["median_time"].reindex(table.index)
-        table[f"ert_{label}"] = group["ert"].reindex(table.index)
+    _add_target_columns(table, target_stats(runs))
     table = table.reset_index()
     table.insert(table.columns.get_loc("optimizer") + 1, "config", _labels(table))
     return table.sort_values(["problem", "problem_params", "optimizer", "cell_key"]).reset_index(

@@ -75,16 +75,10 @@ def effective_jobs(jobs: int) -> int:
 
 def execute(args: argparse.Namespace) -> int:
     """Validate everything, then run the missing cells and print the summary."""
-    from bench.analysis.summary import format_summary
     from bench.grid import MAX_CELLS, load_grid
-    from bench.run.estimate import cell_costs
-    from bench.run.parallel import run_cells
-    from bench.store.store import Store, StoreError
+    from bench.store.store import Store
 
-    if args.jobs == 0 or args.jobs < -1:
-        raise UsageError(f"--jobs must be a positive number of workers or -1, got {args.jobs}")
-    if args.backend == "dask" and not args.scheduler:
-        raise UsageError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+    _check_options(args)
     spec = load_grid(args.grid, plugins=tuple(args.plugin))
     path = Path(args.store) if args.store else default_store(spec.name)
     count, runs = spec.count()
@@ -97,39 +91,66 @@ def execute(args: argparse.Namespace) -> int:
         return dry_run(cells, path, args)
     with Store(path) as store:
         todo = cells if args.force else store.missing(cells)
-        done_before = len(cells) - len(todo)
         if not todo:
             print(f"nothing to run: all {len(cells)} cells of {spec.name!r} are in {path}")
         else:
-            if done_before:
-                print(f"resuming: {done_before} of {len(cells)} cells already in {path}")
-            costs = cell_costs(todo)
-            order = sorted(range(len(todo)), key=lambda i: -costs[i])  # big cells first
-            experiment = store.start_experiment(spec.name, spec.text)
-            progress = Progress(len(todo), sum(len(c.seeds) for c in todo))
-            results = run_cells(
-                [todo[i] for i in order],
-                jobs=args.jobs,
-                backend=args.backend,
-                scheduler=args.scheduler,
-                plugins=spec.plugins,
-            )
-            try:
-                for result in results:
-                    try:
-                        store.write(result, experiment)
-                    except StoreError as error:
-                        raise StoreError(
-                            f"{error}; the cells stored before it are kept: fix the cause, then "
-                            "rerun the same command to resume"
-                        ) from error
-                    progress.update(result)
-            finally:
-                results.close()
-                progress.close()
+            if len(cells) > len(todo):
+                print(f"resuming: {len(cells) - len(todo)} of {len(cells)} cells already in {path}")
+            _run_and_store(todo, store, spec, args)
         runs = store.runs()
-    keys = {cell.key for cell in cells}
-    runs = runs[runs["cell_key"].isin(keys)]
+    runs = runs[runs["cell_key"].isin({cell.key for cell in cells})]
+    errors = _print_outcome(runs, path)
+    if not args.no_report and len(runs):
+        from bench.report.writer import write_report
+
+        html_path, md_path = write_report(path)
+        print(f"report: {html_path}\n        {md_path}")
+    return 1 if errors else 0
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    if args.jobs == 0 or args.jobs < -1:
+        raise UsageError(f"--jobs must be a positive number of workers or -1, got {args.jobs}")
+    if args.backend == "dask" and not args.scheduler:
+        raise UsageError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+
+
+def _run_and_store(todo: list[Cell], store, spec, args: argparse.Namespace) -> None:
+    """Run ``todo`` (the biggest cells first) and write each result as it arrives."""
+    from bench.run.estimate import cell_costs
+    from bench.run.parallel import run_cells
+    from bench.store.store import StoreError
+
+    costs = cell_costs(todo)
+    order = sorted(range(len(todo)), key=lambda i: -costs[i])
+    experiment = store.start_experiment(spec.name, spec.text)
+    progress = Progress(len(todo), sum(len(c.seeds) for c in todo))
+    results = run_cells(
+        [todo[i] for i in order],
+        jobs=args.jobs,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        plugins=spec.plugins,
+    )
+    try:
+        for result in results:
+            try:
+                store.write(result, experiment)
+            except StoreError as error:
+                raise StoreError(
+                    f"{error}; the cells stored before it are kept: fix the cause, then "
+                    "rerun the same command to resume"
+                ) from error
+            progress.update(result)
+    finally:
+        results.close()
+        progress.close()
+
+
+def _print_outcome(runs, path: Path) -> int:
+    """Print the summary table and the status counts; return the number of error runs."""
+    from bench.analysis.summary import format_summary
+
     print(format_summary(runs))
     errors = int((runs["status"] == "error").sum())
     counts = runs["status"].value_counts().to_dict()
@@ -139,12 +160,7 @@ def execute(args: argparse.Namespace) -> int:
     )
     if errors:
         print(f"{errors} runs ended in error; tracebacks: the 'error' column of {path}")
-    if not args.no_report and len(runs):
-        from bench.report.writer import write_report
-
-        html_path, md_path = write_report(path)
-        print(f"report: {html_path}\n        {md_path}")
-    return 1 if errors else 0
+    return errors
 
 
 def dry_run(cells: list[Cell], path: Path, args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import numpy as np
 from bench.grid.axes import axes
 from bench.grid.cell import Cell
 from bench.run.result import CURVE_COLUMNS, STATUSES, CellResult
-from bench.store.schema import BUDGET
+from bench.store.schema import BUDGET, RUN_RESULTS
 
 
 def check(result: CellResult) -> list[int]:
@@ -50,6 +50,27 @@ def cell_row(cell: Cell) -> dict[str, Any]:
             row[entry.params] = canonical_json(getattr(cell, entry.params))
     row |= {name: sql_value(getattr(cell, name)) for name in BUDGET}
     return row | {"lr": sql_value(cell.lr)}
+
+
+def run_rows(result: CellResult, experiment_id: int) -> list[dict[str, Any]]:
+    """One ``runs`` row per seed of ``result`` (checked first: see :func:`check`)."""
+    check(result)
+    shared = cell_row(result.cell) | {
+        "experiment_id": experiment_id,
+        "cell_key": result.cell.key,
+        "wall_time": float(result.wall_time),
+        "finished_at": now(),
+    }
+    keys = ("seed", *RUN_RESULTS)
+    return [shared | {k: sql_value(run.get(k)) for k in keys} for run in result.runs]
+
+
+def target_rows(result: CellResult, ids: dict[int, int]) -> list[tuple]:
+    """``targets`` rows of ``result``: (run id, target, step reached, time reached)."""
+    return [
+        (ids[int(t["seed"])], *(sql_value(t[k]) for k in ("target", "step", "time")))
+        for t in result.targets
+    ]
 
 
 def ladder_row(cell: Cell, ladder: dict[str, Any]) -> tuple:

@@ -204,51 +204,36 @@ class Store:
         experiment_id = self._experiment_id if experiment_id is None else experiment_id
         if experiment_id is None:
             raise ValueError("no experiment: call start_experiment() or pass experiment_id")
-        cell = result.cell
-        seeds = rows.check(result)
-        shared = rows.cell_row(cell) | {
-            "experiment_id": experiment_id,
-            "cell_key": cell.key,
-            "wall_time": float(result.wall_time),
-            "finished_at": rows.now(),
-        }
-        runs = [
-            shared | {k: rows.sql_value(run.get(k)) for k in ("seed", *schema.RUN_RESULTS)}
-            for run in result.runs
-        ]
+        runs = rows.run_rows(result, experiment_id)  # checks the result before touching the store
         try:
             with _transaction(self._conn):
-                self._conn.executemany(
-                    "DELETE FROM runs WHERE cell_key = ? AND seed = ?",
-                    [(cell.key, s) for s in seeds],
-                )
-                self._conn.executemany(schema.insert_run_sql(), runs)
-                ids = dict(
-                    self._conn.execute("SELECT seed, id FROM runs WHERE cell_key = ?", (cell.key,))
-                )
-                self._conn.executemany(
-                    "INSERT INTO targets (run_id, target, step, time) VALUES (?, ?, ?, ?)",
-                    [
-                        (
-                            ids[int(t["seed"])],
-                            *(rows.sql_value(t[k]) for k in ("target", "step", "time")),
-                        )
-                        for t in result.targets
-                    ],
-                )
-                if result.curves:
-                    columns = [np.asarray(result.curves[c]).tolist() for c in CURVE_COLUMNS]
-                    columns[0] = [ids[int(s)] for s in columns[0]]
-                    self._conn.executemany(schema.INSERT_CURVE, zip(*columns, strict=True))
-                if result.ladder is not None:
-                    self._conn.execute(
-                        "INSERT OR REPLACE INTO ladders VALUES (?, ?, ?, ?, ?)",
-                        rows.ladder_row(cell, result.ladder),
-                    )
+                self._insert(result, runs)
         except sqlite3.Error as exc:
             raise StoreError(
-                f"{self.path}: cannot write cell {cell.key} ({one_line(exc)})"
+                f"{self.path}: cannot write cell {result.cell.key} ({one_line(exc)})"
             ) from exc
+
+    def _insert(self, result: CellResult, runs: list[dict]) -> None:
+        """Insert one cell's rows, replacing those stored for the same (cell, seed)."""
+        key = result.cell.key
+        self._conn.executemany(
+            "DELETE FROM runs WHERE cell_key = ? AND seed = ?", [(key, r["seed"]) for r in runs]
+        )
+        self._conn.executemany(schema.insert_run_sql(), runs)
+        ids = dict(self._conn.execute("SELECT seed, id FROM runs WHERE cell_key = ?", (key,)))
+        self._conn.executemany(
+            "INSERT INTO targets (run_id, target, step, time) VALUES (?, ?, ?, ?)",
+            rows.target_rows(result, ids),
+        )
+        if result.curves:
+            columns = [np.asarray(result.curves[c]).tolist() for c in CURVE_COLUMNS]
+            columns[0] = [ids[int(s)] for s in columns[0]]
+            self._conn.executemany(schema.INSERT_CURVE, zip(*columns, strict=True))
+        if result.ladder is not None:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO ladders VALUES (?, ?, ?, ?, ?)",
+                rows.ladder_row(result.cell, result.ladder),
+            )
 
     def completed_seeds(
         self, keys: Iterable[str] | None = None, *, retry: Collection[str] = ()
