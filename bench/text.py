@@ -26,12 +26,12 @@ def format_seconds(value: float | None) -> str:
     return f"{seconds * 1e9:.3g} ns"
 
 
-def format_percent(value: float | None) -> str:
+def format_percent(value: float | None, missing: str = MISSING) -> str:
     """A fraction as a whole percentage: ``0.125`` -> ``"12%"``; ``None``, NaN and ``pd.NA``
-    -> ``"-"``."""
+    -> ``missing`` (``"-"`` unless given, e.g. the report's en dash)."""
     number = _as_float(value)
     if number is None or math.isnan(number):
-        return MISSING
+        return missing
     return f"{number:.0%}"
 
 

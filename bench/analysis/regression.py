@@ -32,7 +32,6 @@ the mirror case, ``changed`` when the change is above the threshold but not sign
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 
@@ -341,90 +340,3 @@ def _verdicts(table: pd.DataFrame, threshold: float, alpha: float) -> pd.Series:
         table.loc[errors, "current"] > table.loc[errors, "base"], "regression", "improvement"
     )
     return verdict
-
-
-FORMATS = ("table", "md", "csv", "json")
-VERDICTS = ("regression", "improvement", "changed")
-_SHOWN = ["verdict", "problem", "optimizer", "config", "metric", "base", "current", "change",
-          "p_holm"]  # fmt: skip
-
-
-def format_comparison(
-    comparison: Comparison,
-    fmt: str = "table",
-    *,
-    show_all: bool = False,
-    base: str = "base",
-    current: str = "current",
-) -> str:
-    """Render a comparison for the terminal (``table``), a pull request (``md``) or tools.
-
-    ``table`` and ``md`` show the rows with a verdict (every row with ``show_all``), the notes
-    and a one-line count; ``csv`` is every row; ``json`` is an object with the settings, the
-    notes, the counts and every row (infinities as the strings ``"inf"`` and ``"-inf"``).
-    """
-    if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
-    table = comparison.table
-    counts = {
-        v: int((table["verdict"] == v).sum()) for v in ("regression", "improvement", "changed")
-    }
-    if fmt == "csv":
-        return table.to_csv(index=False)
-    if fmt == "json":
-        records = [
-            {k: _json_value(v) for k, v in row.items()} for row in table.to_dict(orient="records")
-        ]
-        payload = {
-            "base": base,
-            "current": current,
-            "threshold": comparison.threshold,
-            "alpha": comparison.alpha,
-            "counts": counts,
-            "notes": comparison.notes,
-            "rows": records,
-        }
-        return json.dumps(payload, indent=2)
-    shown = table if show_all else table[table["verdict"] != ""]
-    rank = shown["verdict"].map({v: i for i, v in enumerate(VERDICTS)}).fillna(len(VERDICTS))
-    shown = shown.assign(_rank=rank).sort_values(["_rank", "problem", "optimizer", "metric"])
-    cells = [[_cell(column, row[column]) for column in _SHOWN] for _, row in shown.iterrows()]
-    title = (
-        f"{base} -> {current}: {table.loc[table['cell_key'] != '', 'cell_key'].nunique()} "
-        "cells compared, "
-        f"threshold {comparison.threshold:.0%}, alpha {comparison.alpha:g}"
-    )
-    summary = (
-        f"{counts['regression']} regressions, {counts['improvement']} improvements, "
-        f"{counts['changed']} changes above the threshold that are not significant"
-    )
-    lines = [title, *(f"note: {note}" for note in comparison.notes), ""]
-    if not cells:
-        lines.append(f"no change above {comparison.threshold:.0%}")
-    elif fmt == "md":
-        lines += ["| " + " | ".join(_SHOWN) + " |", "|" + "---|" * len(_SHOWN)]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
-    else:
-        widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(_SHOWN)]
-        for row in [_SHOWN, *cells]:
-            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    lines += ["", summary]
-    return "\n".join(lines)
-
-
-def _cell(column: str, value) -> str:
-    if column == "change":
-        return "" if pd.isna(value) else ("+inf" if value == np.inf else f"{value:+.1%}")
-    if isinstance(value, float | np.floating):
-        return "" if np.isnan(value) else f"{value:.4g}"
-    return str(value)
-
-
-def _json_value(value):
-    if isinstance(value, float | np.floating):
-        if np.isnan(value):
-            return None
-        return float(value) if np.isfinite(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, np.integer | np.bool_):
-        return value.item()
-    return value

@@ -5,10 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.analysis import tuned
-
-
-def _rate(value: float) -> str:
-    return "-" if pd.isna(value) else f"{value:.0%}"
+from bench.text import format_percent
 
 
 def format_summary(runs: pd.DataFrame) -> str:
@@ -31,7 +28,7 @@ def format_summary(runs: pd.DataFrame) -> str:
             iqr = f"[{row.final_loss_q1:.3g}, {row.final_loss_q3:.3g}]"
             lines.append(
                 f"  {row.optimizer:<10} {row.config:<34.34} {row.final_loss_median:>17.4g} "
-                f"{iqr:>21} {_rate(row.success):>8} {_rate(row.divergence):>9}"
+                f"{iqr:>21} {format_percent(row.success):>8} {format_percent(row.divergence):>9}"
             )
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

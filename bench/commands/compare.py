@@ -58,8 +58,9 @@ def parse_threshold(text: str) -> float:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from bench.analysis.regression import compare_stores, format_comparison
+    from bench.analysis.regression import compare_stores
     from bench.errors import UsageError
+    from bench.report.comparison import format_comparison
 
     try:
         threshold = parse_threshold(args.threshold)

@@ -17,8 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from bench import analysis
-from bench.report.plot_data import problem_labels
+from bench.report.labels import problem_labels
+from bench.text import format_percent
 
+EN_DASH = "–"  # what the report shows for a missing value
 CRITERIA = {"final_train_loss": "median final training loss", "test_loss": "median final test loss"}
 
 
@@ -44,7 +46,7 @@ class Section:
 
 def _number(value: float, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+        return EN_DASH
     if isinstance(value, float) and math.isinf(value):
         return "∞" if value > 0 else "-∞"
     return f"{value:.{digits}g}"
@@ -59,10 +61,6 @@ def _intervals(low: pd.Series, high: pd.Series) -> list[str]:
 
 
 MARKS = {"best": " (best)", "*": " *"}
-
-
-def _percent(value: float) -> str:
-    return "–" if pd.isna(value) else f"{value:.0%}"
 
 
 def setup_section(runs: pd.DataFrame, experiments: pd.DataFrame, criterion: str) -> Section:
@@ -81,16 +79,16 @@ def setup_section(runs: pd.DataFrame, experiments: pd.DataFrame, criterion: str)
         f"{p}: {_span(int(r['min']), int(r['max']))}" for p, r in budgets.iterrows()
     )
     rows = [
-        ("grid", ", ".join(sorted(set(experiments["name"]))) if not experiments.empty else "–"),
+        ("grid", ", ".join(sorted(set(experiments["name"]))) if not experiments.empty else EN_DASH),
         ("runs", f"{len(runs)} in {runs['cell_key'].nunique()} configurations"),
         ("seeds per configuration", _span(seeds.min(), seeds.max())),
         ("step budget per problem", budget_text),
-        ("machine", f"{last.get('machine.platform', '–')}, "
-                    f"{last.get('machine.cpu_count', '–')} CPUs"),
-        ("BLAS", kernels or "–"),
+        ("machine", f"{last.get('machine.platform', EN_DASH)}, "
+                    f"{last.get('machine.cpu_count', EN_DASH)} CPUs"),
+        ("BLAS", kernels or EN_DASH),
         ("versions", ", ".join(f"{c.removeprefix('version.')} {last[c]}" for c in last.index
                                 if c.startswith("version.") and pd.notna(last[c]))),
-        ("started", str(last.get("started_at", "–"))),
+        ("started", str(last.get("started_at", EN_DASH))),
     ]  # fmt: skip
     section.table(pd.DataFrame(rows, columns=["", "value"]))
     section.text(
@@ -156,8 +154,8 @@ def problem_section(number: int, label: str, group: pd.DataFrame) -> Section:
             "median final loss": group["median"].map(_number),
             "IQR": _intervals(group["q1"], group["q3"]),
             "95% CI": _intervals(group["ci_low"], group["ci_high"]),
-            "success": group["success"].map(_percent),
-            "diverged": group["divergence"].map(_percent),
+            "success": group["success"].map(lambda v: format_percent(v, missing=EN_DASH)),
+            "diverged": group["divergence"].map(lambda v: format_percent(v, missing=EN_DASH)),
             "median steps": group["median_steps"].map(_number),
             "ERT": group["ert"].map(_number),
             "p (Holm)": group["p_holm"].map(lambda v: _number(v, 2)),
@@ -230,7 +228,7 @@ METHODOLOGY = [
 def build_sections(runs, experiments, figure_files, criterion) -> list[Section]:
     """All sections, with ``figure_files`` ({(section, name): file}) attached where they belong.
 
-    ``runs`` carries the problem labels of :func:`bench.report.plot_data.problem_labels`, the names
+    ``runs`` carries the problem labels of :func:`bench.report.labels.problem_labels`, the names
     the figures are filed under.
     """
     stats = analysis.cell_stats(runs)
@@ -301,7 +299,7 @@ def render_html(title: str, sections: list[Section], out_dir: Path) -> str:
                 parts.append(f"<p>{esc(str(block.content))}</p>")
             elif block.kind == "table":
                 frame = block.content
-                parts.append(frame.to_html(index=False, escape=True, border=0, na_rep="–"))
+                parts.append(frame.to_html(index=False, escape=True, border=0, na_rep=EN_DASH))
                 if block.caption:
                     parts.append(f"<p class='caption'>{esc(block.caption)}</p>")
             else:
@@ -323,7 +321,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
     """A GitHub table; every cell escaped (no raw HTML from grid names reaches the page)."""
     header = "| " + " | ".join(_md_escape(c) for c in frame.columns) + " |"
     rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
-    rows = ["| " + " | ".join(_md_escape("–" if pd.isna(v) else v) for v in row) + " |"
+    rows = ["| " + " | ".join(_md_escape(EN_DASH if pd.isna(v) else v) for v in row) + " |"
             for row in frame.itertuples(index=False)]  # fmt: skip
     return "\n".join([header, rule, *rows])
 
@@ -357,7 +355,8 @@ def write_report(
     progress=None,
 ) -> tuple[Path, Path]:
     """Write ``report.html``, ``report.md`` and the PNGs into ``out_dir``; return the two paths."""
-    from bench.report import plots
+    from bench.report import canvas
+    from bench.report.figures import figures
     from bench.store.store import Store
 
     if criterion not in CRITERIA:
@@ -371,9 +370,9 @@ def write_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     labelled = runs.assign(problem=problem_labels(runs))
     figure_files = {}
-    for section, name, figure in plots.figures(runs, curves, criterion=criterion):
-        file = plots.figure_filename(section, name)
-        plots.save(figure, out_dir / file)
+    for section, name, figure in figures(runs, curves, criterion=criterion):
+        file = canvas.figure_filename(section, name)
+        canvas.save(figure, out_dir / file)
         figure_files[(section, name)] = file
         if progress is not None:
             progress(file)

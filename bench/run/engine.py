@@ -81,7 +81,7 @@ def global_norm(grads: list[np.ndarray]) -> np.ndarray:
     return np.sqrt(total)
 
 
-class _Loop:
+class Loop:
     """State of one cell's training loop: params, optimizer state and per-run bookkeeping."""
 
     def __init__(self, cell: Cell):
@@ -190,20 +190,6 @@ def one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def trace_params(cell: Cell, seed: int | None = None) -> np.ndarray:
-    """The path of one run's parameters, shape (steps + 1, n): start included, flattened.
-
-    Reruns seed ``seed`` (default: the cell's first) exactly as the grid ran it, so the path
-    belongs to the stored run. Meant for 2-D test functions' trajectory plots.
-    """
-    cell = cell.with_seeds((cell.seeds[0] if seed is None else seed,))
-    with np.errstate(all="ignore"), one_blas_thread():
-        loop = _Loop(cell)
-        path = [np.concatenate([p.ravel() for p in loop.params])]
-        loop.run(lambda t, params: path.append(np.concatenate([p.ravel() for p in params])))
-    return np.stack(path)
-
-
 def run_cell(cell: Cell, plugins: tuple[str, ...] = (), paths: tuple[str, ...] = ()) -> CellResult:
     """Run every seed of ``cell`` and summarise each run; never raises.
 
@@ -215,14 +201,14 @@ def run_cell(cell: Cell, plugins: tuple[str, ...] = (), paths: tuple[str, ...] =
         import_plugins(plugins, paths)
         # diverging runs overflow quietly (they are recorded); one BLAS thread everywhere
         with np.errstate(all="ignore"), one_blas_thread():
-            loop = _Loop(cell)
+            loop = Loop(cell)
             cut_short = loop.run(deadline=deadline)
         return _result(cell, loop, cut_short, time.perf_counter() - started)
     except Exception:  # noqa: BLE001 - an exception inside a run is a result, not a crash
         return error_result(cell, traceback.format_exc(), time.perf_counter() - started)
 
 
-def _result(cell: Cell, loop: _Loop, cut_short: str | None, wall: float) -> CellResult:
+def _result(cell: Cell, loop: Loop, cut_short: str | None, wall: float) -> CellResult:
     runs, targets = [], []
     for r, seed in enumerate(cell.seeds):
         diverged = loop.diverged_step[r] >= 0

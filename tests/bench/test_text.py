@@ -47,3 +47,7 @@ def test_one_line_joins_lines_and_falls_back_to_the_type_name():
 def test_closest_suggests_near_names_or_lists_them_all():
     assert closest("adma", ["sgd", "adam", "adamw"]) == " (did you mean 'adam', 'adamw'?)"
     assert closest("zzz", ["sgd", "adam"]) == " (valid: adam, sgd)"
+
+
+def test_format_percent_shows_the_given_placeholder_for_missing_values():
+    assert format_percent(None, missing="–") == "–" and format_percent(0.5, missing="–") == "50%"

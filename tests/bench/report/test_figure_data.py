@@ -1,31 +1,17 @@
 """The numbers behind the figures, on hand-built frames with known answers (no matplotlib)."""
 
-import dataclasses
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-import optimizers
 from bench.grid.cell import Cell
-from bench.report import plot_data
-from bench.report.plot_data import (
-    LINESTYLES,
-    MARKERS,
-    PALETTE,
-    Style,
-    cell_from_row,
-    convergence_data,
-    curve_bands,
-    divergence_marks,
-    quantiles,
-    spans_decades,
-    style,
-)
+from bench.report.curves import curve_bands, divergence_marks, quantiles, spans_decades
+from bench.report.figures import accuracy, robustness, sensitivity, trajectories
+from bench.report.figures.convergence import convergence_data
+from bench.report.figures.ecdf import ecdf_data
+from bench.report.figures.profile import profile_data
+from bench.report.figures.trajectories import cell_from_row
+from bench.report.labels import problem_labels
 from bench.run.engine import build_problem_by_name, run_cell
 from bench.store.store import Store, load
 
@@ -68,7 +54,7 @@ def build_store(path):
 
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
-    return build_store(tmp_path_factory.mktemp("plot_data") / "tiny.sqlite")
+    return build_store(tmp_path_factory.mktemp("figure_data") / "tiny.sqlite")
 
 
 # --- hand-built frames --------------------------------------------------------------------
@@ -211,7 +197,7 @@ def test_problem_labels_name_parameters_only_when_a_problem_has_several():
         {"problem": ["rosenbrock", "rosenbrock", "xor"],
          "problem_params": ['{"dim": 2}', '{"dim": 4}', "{}"]}
     )  # fmt: skip
-    labels = plot_data.problem_labels(runs).tolist()
+    labels = problem_labels(runs).tolist()
     assert labels == ["rosenbrock(dim=2)", "rosenbrock(dim=4)", "xor"]
 
 
@@ -222,7 +208,7 @@ def test_sensitivity_points_and_median_lines():
          "status": ["done"] * 4 + ["diverged"] * 2 + ["done", "done"],
          "loss": [1.0, 3.0, 2.0, 0.5, INF, INF, 4.0, 6.0]}
     )  # fmt: skip
-    data = plot_data.sensitivity_data(frame.sample(frac=1.0, random_state=0))
+    data = sensitivity.sensitivity_data(frame.sample(frac=1.0, random_state=0))
     points, lines = data["points"], data["lines"]
     assert len(points) == 8
     assert points[["optimizer", "lr", "seed"]].values.tolist()[:3] == [
@@ -249,7 +235,7 @@ def test_robustness_heatmap_matrices():
          "median": [0.2, INF, 0.1, 0.3], "divergence": [0.0, 0.6, 0.0, 0.2],
          "n_seeds": [5, 5, 5, 5]}
     )  # fmt: skip
-    heat = plot_data.robustness_data(frame)["xor"]
+    heat = robustness.robustness_data(frame)["xor"]
     assert heat["axis"] == "clip"
     assert heat["rows"] == ["adam", "sgd"]
     assert heat["columns"] == ["none", "global_norm(max_norm=1)", "value(clip_value=0.5)"]
@@ -262,7 +248,7 @@ def test_profile_and_ecdf_keep_their_rows_ordered_best_first():
         {"optimizer": ["adam"] * 3 + ["sgd"] * 3 + ["lion"] * 3, "tau": [4.0, 1.0, 2.0] * 3,
          "rho": [0.5, 0.1, 0.3, 1.0, 0.5, 0.9, 0.5, 0.1, 0.3]}
     )  # fmt: skip
-    ranked = plot_data.profile_data(profile)
+    ranked = profile_data(profile)
     assert ranked["optimizer"].tolist() == ["sgd"] * 3 + ["adam"] * 3 + ["lion"] * 3  # tie: name
     assert ranked["tau"].tolist() == [1.0, 2.0, 4.0] * 3
     pd.testing.assert_frame_equal(
@@ -271,60 +257,11 @@ def test_profile_and_ecdf_keep_their_rows_ordered_best_first():
     )
     ecdf = profile.rename(columns={"tau": "budget_fraction", "rho": "fraction"})
     ecdf["budget_fraction"] /= 4
-    ordered = plot_data.ecdf_data(ecdf)
+    ordered = ecdf_data(ecdf)
     assert ordered["optimizer"].tolist()[::3] == ["sgd", "adam", "lion"]
     assert ordered["budget_fraction"].tolist()[:3] == [0.25, 0.5, 1.0]
     with pytest.raises(ValueError, match="missing"):
-        plot_data.profile_data(profile.drop(columns="rho"))
-
-
-# --- styles ---------------------------------------------------------------------------------
-
-
-def test_every_registered_optimizer_has_its_own_style():
-    names = optimizers.names()
-    styles = [style(n) for n in names]
-    assert len(set(styles)) == len(names)
-    assert len({(s.color, s.linestyle) for s in styles}) == len(names)
-    assert len({s.marker for s in styles}) == len(names)
-    assert style(names[0]) == Style(PALETTE[0], MARKERS[0], LINESTYLES[0])
-    assert plot_data.DIVERGED_MARKER not in MARKERS and "+" not in MARKERS
-
-
-def test_a_plugin_hashes_onto_a_free_style_and_moves_no_builtin():
-    before = {n: style(n) for n in optimizers.names()}
-
-    @optimizers.register("aaa_first_plugin")
-    @dataclasses.dataclass(frozen=True)
-    class First(optimizers.Optimizer):
-        def init(self, params):
-            return None
-
-        def step(self, params, grads, state, lr=None):
-            return None
-
-    assert {n: style(n) for n in before} == before
-    plugin = style("aaa_first_plugin")
-    assert plugin not in before.values()
-    assert plot_data.style_index("aaa_first_plugin") >= len(before)
-    assert style("never_registered") == style("never_registered") not in before.values()
-    order = plot_data.optimizer_order(["zz_plugin", "sgd", "aaa_first_plugin", "adam"])
-    assert order == ["adam", "sgd", "aaa_first_plugin", "zz_plugin"]
-
-
-def test_plugin_styles_do_not_depend_on_the_process_and_need_no_matplotlib():
-    """The hash is SHA-256, not Python's salted ``hash``: other processes agree."""
-    code = (
-        "import sys; from bench.report.plot_data import style; "
-        "print(style('my<plugin>'), 'matplotlib' in sys.modules)"
-    )
-    root = Path(__file__).resolve().parents[3]
-    outputs = {
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                       cwd=root, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
-        for seed in ("1", "2")
-    }  # fmt: skip
-    assert outputs == {f"{style('my<plugin>')} False\n"}
+        profile_data(profile.drop(columns="rho"))
 
 
 # --- real runs ------------------------------------------------------------------------------
@@ -343,7 +280,11 @@ def test_cell_from_row_rebuilds_every_stored_cell(stored):
 def test_trajectories_rerun_the_stored_first_seed(stored):
     runs, curves = stored
     cells = runs.drop_duplicates("cell_key")
-    data = plot_data.trajectory_data(runs, cells)
+    paths = trajectories.trace_first_seeds(runs, cells)
+    keys = set(cells.loc[cells["problem"] == "rosenbrock", "cell_key"])
+    assert set(paths) == keys  # xor and spirals are not 2-D test functions: not replayed
+    assert trajectories.trajectory_data(runs, cells, {}) == {}  # draws only what was traced
+    data = trajectories.trajectory_data(runs, cells, paths)
     assert list(data) == ["rosenbrock"]  # xor and spirals are not 2-D test functions
     d = data["rosenbrock"]
     function = build_problem_by_name("rosenbrock", {"dim": 2})
@@ -375,5 +316,5 @@ def test_convergence_data_on_real_runs_marks_the_diverging_cell(stored):
     assert sorted(marks["seed"]) == sorted(diverging["seed"])
     assert marks["step"].tolist() == diverging["diverged_step"].astype(int).tolist()
     assert set(data["bands"]["problem"]) == {"rosenbrock", "xor", "spirals"}
-    accuracy = plot_data.accuracy_data(runs, curves, cells)
-    assert accuracy["metric"] == {"spirals": "test_accuracy", "xor": "train_accuracy"}
+    by_accuracy = accuracy.accuracy_data(runs, curves, cells)
+    assert by_accuracy["metric"] == {"spirals": "test_accuracy", "xor": "train_accuracy"}

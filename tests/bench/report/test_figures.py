@@ -1,5 +1,5 @@
 """Smoke tests of the figures: each builds from a small real store with the expected axes, lines
-and legend entries, and saves as a PNG that decodes. The numbers are tested in test_plot_data."""
+and legend entries, and saves as a PNG that decodes. The numbers are tested in test_figure_data."""
 
 import matplotlib
 import numpy as np
@@ -7,8 +7,11 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
-from bench.report import plot_data, plots
-from tests.bench.report.test_plot_data import build_store
+from bench.report import canvas
+from bench.report.figures import FIGURES, robustness
+from bench.report.figures import figures as all_figures
+from bench.report.style import DIVERGED_MARKER
+from tests.bench.report.test_figure_data import build_store
 
 EXPECTED = {
     ("overview", "performance_profile"),
@@ -36,7 +39,7 @@ def stored(tmp_path_factory):
 @pytest.fixture(scope="module")
 def figures(stored):
     runs, curves = stored
-    return {(section, name): fig for section, name, fig in plots.figures(runs, curves)}
+    return {(section, name): fig for section, name, fig in all_figures(runs, curves)}
 
 
 def legend_labels(fig):
@@ -59,7 +62,7 @@ def test_convergence_has_one_line_per_optimizer_and_marks_divergence(figures):
     assert [label.split(" ")[0] for label in labels[:3]] == ["adam", "momentum", "sgd"]
     assert labels[1] == "momentum (lr=1)"
     assert labels[-1].startswith("run diverged")
-    markers = [line for line in ax.lines if line.get_marker() == plot_data.DIVERGED_MARKER]
+    markers = [line for line in ax.lines if line.get_marker() == DIVERGED_MARKER]
     assert len(markers) == 1 and len(markers[0].get_xdata()) == 3  # momentum: three seeds
     assert (ax.get_yscale() == "log") == ("log scale" in ax.get_ylabel())
     assert "time" in figures["rosenbrock", "convergence_time"].axes[0].get_xlabel()
@@ -70,7 +73,7 @@ def test_sensitivity_trajectories_and_accuracy(figures):
     ax = sensitivity.axes[0]
     assert ax.get_xscale() == "log"
     assert legend_labels(sensitivity) == ["adam", "momentum", "sgd", "diverged run"]
-    crosses = [line for line in ax.lines if line.get_marker() == plot_data.DIVERGED_MARKER]
+    crosses = [line for line in ax.lines if line.get_marker() == DIVERGED_MARKER]
     assert sum(len(line.get_xdata()) for line in crosses) == 6  # sgd and momentum at lr=1
     paths = figures["rosenbrock", "trajectories"]
     assert len(paths.axes) == 2  # the map and its colour bar
@@ -101,8 +104,8 @@ def test_profile_and_ecdf_draw_one_step_line_per_optimizer(figures):
 
 def test_every_figure_saves_as_a_png_about_900_pixels_wide(figures, tmp_path):
     for (section, name), fig in figures.items():
-        path = tmp_path / plots.figure_filename(section, name)
-        plots.save(fig, path)
+        path = tmp_path / canvas.figure_filename(section, name)
+        canvas.save(fig, path)
         image = imread(path)
         assert image.ndim == 3 and 850 <= image.shape[1] <= 950, (section, name, image.shape)
         assert image.shape[0] > 200
@@ -120,12 +123,23 @@ def test_heatmap_texts_for_diverged_and_missing_cells():
             "n_seeds": np.array([[5, 5], [np.nan, 5]]),
         }
     }
-    texts = [t.get_text() for t in plots.plot_robustness(heat, "beale").axes[0].texts]
+    texts = [t.get_text() for t in robustness.draw(heat, "beale").axes[0].texts]
     assert texts == ["0.1\n0% div.", "diverged\n100% div.", "not run", "0.001\n20% div."]
 
 
 def test_figure_filenames_are_safe():
-    assert plots.figure_filename("rosenbrock(dim=2)", "convergence_step") == (
+    assert canvas.figure_filename("rosenbrock(dim=2)", "convergence_step") == (
         "rosenbrock_dim=2_convergence_step.png"
     )
-    assert plots.figure_filename("<script>/../x", "a b") == "script_.._x_a_b.png"
+    assert canvas.figure_filename("<script>/../x", "a b") == "script_.._x_a_b.png"
+
+
+def test_every_figure_module_has_data_a_drawing_and_its_figures():
+    for module in FIGURES:
+        assert callable(module.draw) and callable(module.figures), module.__name__
+
+
+def test_without_trajectories_nothing_is_replayed(stored):
+    runs, curves = stored
+    names = {name for _, name, _ in all_figures(runs, curves, trajectories=False)}
+    assert "trajectories" not in names and "convergence_step" in names

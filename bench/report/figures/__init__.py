@@ -1,0 +1,79 @@
+"""The report's figures, one module each; adding a figure is adding a module to :data:`FIGURES`.
+
+Each figure module holds the figure's plot data (tidy frames or dicts, no matplotlib: testable
+without drawing), its drawing function (matplotlib imported when it draws, through
+:mod:`bench.report.canvas`) and ``figures(inputs)``, which yields ``(section, name, figure)`` for
+every figure of that kind a store has data for. Conventions shared by every module:
+
+- ``problem`` in the plot data is a problem label (:func:`bench.report.labels.problem_labels`).
+- Every optimizer keeps one colour, marker and line style (:mod:`bench.report.style`) in every
+  figure of a report; an ``x`` marks a run's divergence wherever one is drawn. Legends sit below
+  the axes, never over the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from bench.report.figures import (
+    accuracy,
+    convergence,
+    ecdf,
+    profile,
+    robustness,
+    sensitivity,
+    trajectories,
+)
+from bench.report.figures.inputs import Inputs
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# The order of the figures within a report section.
+FIGURES = (profile, ecdf, convergence, sensitivity, trajectories, accuracy, robustness)
+FINISHED = ("done", "diverged", "timeout")  # statuses whose runs have something to draw
+
+
+def figures(
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    *,
+    criterion: str = "final_train_loss",
+    trajectories: bool = True,
+) -> Iterator[tuple[str, str, Figure]]:
+    """Every figure of a store, built one at a time, for a report to save (and so close).
+
+    Parameters
+    ----------
+    runs, curves
+        The frames of ``bench.store.store.load``.
+    criterion
+        How each optimizer's configuration is tuned (``bench.analysis.tuned``).
+    trajectories
+        Replay each 2-D test function's tuned cells (one seed each) for the trajectory figures.
+
+    Yields
+    ------
+    section : str
+        ``"overview"``, ``"robustness"`` or a problem label.
+    name : str
+        In ``overview``: ``performance_profile``, ``runtime_ecdf``. Per problem:
+        ``convergence_step``, ``convergence_time``, ``lr_sensitivity`` (when some optimizer
+        ran several lrs), ``trajectories`` (2-D test functions), ``accuracy`` (classification
+        problems). In ``robustness``: ``<axis>_<problem>`` for ``clip`` and ``initializer``,
+        where the problem ran two values or more.
+    figure : matplotlib.figure.Figure
+        Pass it to :func:`bench.report.canvas.save` (file name:
+        :func:`bench.report.canvas.figure_filename`).
+    """
+    if not runs["status"].isin(FINISHED).any():
+        return
+    inputs = Inputs(runs, curves, criterion, trajectories)
+    for module in FIGURES:
+        yield from module.figures(inputs)
+
+
+__all__ = ["FIGURES", "Inputs", "figures"]

@@ -1,0 +1,59 @@
+"""What every figure draws from, computed once per report and shared by the figure modules."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import pandas as pd
+
+from bench.report.labels import labelled
+from bench.report.style import Style, styles
+
+
+@dataclasses.dataclass
+class Inputs:
+    """A store's frames and the choices every figure shares.
+
+    Attributes
+    ----------
+    runs, curves
+        The frames of ``bench.store.store.load``.
+    criterion
+        How each optimizer's configuration is tuned (``bench.analysis.tuned``).
+    trajectories
+        Whether to replay each 2-D test function's tuned cells for the trajectory figures.
+    """
+
+    runs: pd.DataFrame
+    curves: pd.DataFrame
+    criterion: str = "final_train_loss"
+    trajectories: bool = True
+
+    @functools.cached_property
+    def stats(self) -> pd.DataFrame:
+        """``bench.analysis.cell_stats`` without bootstrap intervals (figures need none)."""
+        from bench import analysis
+
+        return analysis.cell_stats(self.runs, n_resamples=0)
+
+    @functools.cached_property
+    def tuned(self) -> pd.DataFrame:
+        """Each optimizer's tuned cell per problem (``bench.analysis.tuned``)."""
+        from bench import analysis
+
+        return analysis.tuned(self.stats, self.criterion)
+
+    @functools.cached_property
+    def problems(self) -> list[str]:
+        """The labels of the problems whose tuned cells logged curves, sorted: the problems
+        that get a section of figures."""
+        runs = labelled(self.runs)
+        drawn = runs["cell_key"].isin(self.tuned["cell_key"])
+        drawn &= runs["cell_key"].isin(self.curves["cell_key"])
+        return sorted(set(runs.loc[drawn, "problem"]))
+
+    @functools.cached_property
+    def styles(self) -> dict[str, Style]:
+        """Every optimizer's style, fixed for the whole report (``bench.report.style``)."""
+        return styles(self.runs["optimizer"])
