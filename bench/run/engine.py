@@ -96,7 +96,8 @@ class Loop:
         self.runs = len(cell.seeds)
         self.diverged_step = np.full(self.runs, -1)
         self.opt_time = 0.0
-        self.rows: list[tuple] = []
+        self.points: list[list[np.ndarray]] = []  # one list of CURVE_COLUMNS arrays per log
+        self.logged_step = 0
         self.reached = np.full((self.runs, len(self.problem.targets)), -1)
         self.reached_time = np.full(self.reached.shape, np.nan)
         self.best = np.full(self.runs, np.inf)
@@ -126,11 +127,7 @@ class Loop:
         batch = self.cell.batch_size
         size = self.problem.train_size
         epoch = step * batch / size if batch and size else float(step)
-        for r in np.flatnonzero(alive):
-            row = [metrics.get(m, np.full(self.runs, np.nan))[r] for m in METRICS]
-            self.rows.append(
-                (self.cell.seeds[r], step, epoch, self.opt_time, row[0], grad_norm[r], *row[1:])
-            )
+        self._record(step, epoch, alive, metrics, grad_norm)
         ok = alive & ~bad
         self.best[ok] = np.minimum(self.best[ok], loss[ok])
         if self.problem.targets:
@@ -142,6 +139,34 @@ class Loop:
                 values = np.asarray(metrics[name], dtype=np.float64)
                 self.last.setdefault(name, np.full(self.runs, np.nan))[ok] = values[ok]
         return loss
+
+    def _record(self, step: int, epoch: float, alive: np.ndarray, metrics: dict, grad_norm):
+        """Append one curve point per run still alive: whole arrays, no loop over runs."""
+        index = np.flatnonzero(alive)
+        nan = np.full(self.runs, np.nan)
+        values = {m: np.asarray(metrics.get(m, nan), dtype=np.float64)[index] for m in METRICS}
+        columns = {
+            "seed": np.asarray(self.cell.seeds, dtype=np.int64)[index],
+            "step": np.full(index.size, step, dtype=np.int64),
+            "epoch": np.full(index.size, epoch, dtype=np.float64),
+            "time": np.full(index.size, self.opt_time, dtype=np.float64),
+            "grad_norm": np.asarray(grad_norm, dtype=np.float64)[index],
+            **values,
+        }
+        self.points.append([columns[name] for name in CURVE_COLUMNS])
+        self.logged_step = step
+
+    def curves(self) -> dict[str, np.ndarray]:
+        """The logged points as ``CURVE_COLUMNS`` arrays, in logging order."""
+        if not self.points:
+            return {
+                name: np.array([], dtype=np.int64 if name in ("seed", "step") else np.float64)
+                for name in CURVE_COLUMNS
+            }
+        return {
+            name: np.concatenate([point[i] for point in self.points])
+            for i, name in enumerate(CURVE_COLUMNS)
+        }
 
     def run(self, on_step=None, deadline: float = math.inf) -> str | None:
         """Run the step budget; returns 'timeout' if ``deadline`` (``time.monotonic``) passed.
@@ -218,7 +243,7 @@ def _result(cell: Cell, loop: Loop, cut_short: str | None, wall: float) -> CellR
             {
                 "seed": seed,
                 "status": status,
-                "steps_done": int(loop.diverged_step[r]) if diverged else loop.rows[-1][1],
+                "steps_done": int(loop.diverged_step[r]) if diverged else loop.logged_step,
                 "diverged_step": int(loop.diverged_step[r]) if diverged else None,
                 "error": None,
                 "final_train_loss": math.inf if diverged else last["train_loss"],
@@ -239,11 +264,7 @@ def _result(cell: Cell, loop: Loop, cut_short: str | None, wall: float) -> CellR
                     "time": float(loop.reached_time[r, k]) if hit else None,
                 }
             )
-    columns = list(zip(*loop.rows, strict=True)) if loop.rows else [()] * len(CURVE_COLUMNS)
-    curves = {
-        name: np.asarray(values, dtype=np.int64 if name in ("seed", "step") else np.float64)
-        for name, values in zip(CURVE_COLUMNS, columns, strict=True)
-    }
+    curves = loop.curves()
     return CellResult(cell, runs, targets, curves, wall, ladder=ladder(loop.problem))
 
 
