@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.cli import main
 from bench.store.store import load
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -110,6 +111,17 @@ class NotedSGD(_SGD):
 
 # Columns that measure time: they differ between two runs of the same grid.
 TIMING = ("run_id", "experiment_id", "opt_time", "wall_time", "finished_at", "time")
+
+
+def run(*argv: object) -> int:
+    """``optbench ARGV`` in this process; returns its exit code."""
+    return main([str(a) for a in argv])
+
+
+def one_line(err: str) -> str:
+    """``err`` after checking it is a single line without a traceback."""
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
 
 
 def write_plugin(directory: Path, name: str = "reliability_faulty_plugin") -> str:

@@ -14,50 +14,21 @@ import pytest
 from bench.cli import main
 from bench.store.store import load
 
-GRID = """\
-name = "tiny"
-seeds = 3
-steps = 60
-log_every = 20
-
-[[problems]]
-name = "rosenbrock"
-start_noise = 0.1
-
-[[problems]]
-name = "xor"
-
-[[optimizers]]
-name = "adam"
-lr = [0.01, 0.1]
-
-[[optimizers]]
-name = "sgd"
-lr = 0.05
-"""
-
-
-@pytest.fixture
-def grid(tmp_path):
-    path = tmp_path / "tiny.toml"
-    path.write_text(GRID)
-    return path
-
 
 def run(*argv):
     return main([str(a) for a in argv])
 
 
-def test_run_writes_a_store_and_prints_a_summary(grid, tmp_path, capsys):
+def test_run_writes_a_store_and_prints_a_summary(tiny_grid, tmp_path, capsys):
     store = tmp_path / "out.sqlite"
-    assert run("run", grid, "--store", store, "--jobs", 1) == 0
+    assert run("run", tiny_grid, "--store", store, "--jobs", 1) == 0
     out = capsys.readouterr().out
     assert "rosenbrock" in out and "xor" in out and "median final loss" in out
     runs, curves = load(store)
     assert len(runs) == 2 * 3 * 3  # problems x optimizer configs x seeds
     assert set(runs["status"]) <= {"done", "diverged"}
     assert set(curves["step"]) == {0, 20, 40, 60}
-    assert run("run", grid, "--store", store, "--jobs", 1) == 0
+    assert run("run", tiny_grid, "--store", store, "--jobs", 1) == 0
     assert "nothing to run" in capsys.readouterr().out
     assert len(load(store)[0]) == 18
 
@@ -89,9 +60,9 @@ def test_bad_grids_exit_2_with_one_line_and_write_nothing(tmp_path, capsys, text
     assert not store.exists()
 
 
-def test_bad_command_line_values_exit_2(grid, tmp_path, capsys):
-    assert run("run", grid, "--jobs", 0, "--store", tmp_path / "s.sqlite") == 2
-    assert run("run", grid, "--backend", "dask", "--store", tmp_path / "s.sqlite") == 2
+def test_bad_command_line_values_exit_2(tiny_grid, tmp_path, capsys):
+    assert run("run", tiny_grid, "--jobs", 0, "--store", tmp_path / "s.sqlite") == 2
+    assert run("run", tiny_grid, "--backend", "dask", "--store", tmp_path / "s.sqlite") == 2
     assert run("run", "quik") == 2
     assert "quick" in capsys.readouterr().err
     assert run("status", tmp_path / "missing.sqlite") == 2
@@ -100,9 +71,9 @@ def test_bad_command_line_values_exit_2(grid, tmp_path, capsys):
     assert "junk.sqlite" in capsys.readouterr().err
 
 
-def test_dry_run_counts_and_writes_nothing(grid, tmp_path, capsys):
+def test_dry_run_counts_and_writes_nothing(tiny_grid, tmp_path, capsys):
     store = tmp_path / "s.sqlite"
-    assert run("run", grid, "--store", store, "--dry-run") == 0
+    assert run("run", tiny_grid, "--store", store, "--dry-run") == 0
     out = capsys.readouterr().out
     assert "6 cells, 18 runs" in out and "estimated" in out
     assert not store.exists()
@@ -153,11 +124,11 @@ def test_plugin_optimizers_run_through_the_pipeline_in_workers(tmp_path, capsys)
     assert "ended in error" in capsys.readouterr().out
 
 
-def test_status_reports_counts_and_what_is_left(grid, tmp_path, capsys):
+def test_status_reports_counts_and_what_is_left(tiny_grid, tmp_path, capsys):
     store = tmp_path / "s.sqlite"
-    run("run", grid, "--store", store, "--jobs", 1)
+    run("run", tiny_grid, "--store", store, "--jobs", 1)
     capsys.readouterr()
-    assert run("status", store, "--grid", grid) == 0
+    assert run("status", store, "--grid", tiny_grid) == 0
     out = capsys.readouterr().out
     assert "18 runs" in out and "left to run" in out and "0 of 6 cells" in out
 
