@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import textwrap
+import threading
 
 from bench.errors import UsageError
 
@@ -33,7 +35,25 @@ exit codes:
   2    bad input: unknown name, out-of-range value, broken grid or store file; or a store
        that is read-only, full, or in use by another run (cells stored before are kept)
   130  interrupted (Ctrl-C); finished cells are kept, rerun the same command to resume
+  143  terminated (SIGTERM); as for Ctrl-C
 """
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that the run unwinds as on Ctrl-C (workers killed,
+    whole cells kept), then exits 143."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up
+    raise Terminated
+
+
+def _catch_sigterm():
+    """Turn SIGTERM into :class:`Terminated`; returns the previous handler (None: unchanged)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _terminate)
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter):
@@ -73,24 +93,29 @@ def main(argv: list[str] | None = None) -> int:
     if os.getcwd() not in sys.path:
         sys.path.append(os.getcwd())  # `--plugin my_module` finds my_module.py here
     from bench.grid import GridError
+    from bench.run.parallel.workers import WorkerError
     from bench.store.store import StoreError
 
+    previous = _catch_sigterm()
     try:
         return args.execute(args)
-    except (GridError, StoreError, UsageError) as error:
+    except (GridError, StoreError, UsageError, WorkerError) as error:
         message = " ".join(str(error).split())
         print(f"optbench {args.command}: error: {message}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `optbench list | head`: the reader left, that is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
         return 0
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         print(
             f"\noptbench {args.command}: interrupted; finished cells are saved in the store. "
             f"Resume with the same command: optbench {' '.join(argv)}",
             file=sys.stderr,
         )
-        return 130
+        return 143 if isinstance(interrupt, Terminated) else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

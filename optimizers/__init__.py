@@ -16,9 +16,7 @@ from optimizers import clipping, schedules
 from optimizers import rules as _rules  # noqa: F401  (registers the built-in update rules)
 from optimizers.base import RULES, Optimizer, State, create, describe, get, names, register
 from optimizers.clipping import clip, clipper
-from optimizers.clipping import names as clip_names
 from optimizers.registry import Description, Parameter, Registry
-from optimizers.schedules import names as schedule_names
 from optimizers.schedules import schedule
 
 __all__ = [
@@ -29,7 +27,6 @@ __all__ = [
     "Registry",
     "State",
     "clip",
-    "clip_names",
     "clipper",
     "clipping",
     "create",
@@ -38,6 +35,5 @@ __all__ = [
     "names",
     "register",
     "schedule",
-    "schedule_names",
     "schedules",
 ]

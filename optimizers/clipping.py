@@ -256,11 +256,3 @@ def clipper(name: str, **kw: float) -> Callable[[Arrays, Arrays | None], Arrays]
     loop builds the clipper once and calls it every step without re-checking the keywords.
     """
     return create(name, **kw)
-
-
-def keywords(name: str) -> dict[str, float | None]:
-    """The keywords of clipping strategy ``name`` and their defaults (None: required).
-
-    Equal to ``{p.name: p.default for p in describe(name).parameters}``.
-    """
-    return {p.name: p.default for p in describe(name).parameters}

@@ -302,11 +302,3 @@ def schedule(name: str, **kw: Any) -> Callable[[int], float]:
     (1.0, 0.5, 0.25)
     """
     return create(name, **kw)
-
-
-def keywords(name: str) -> dict[str, Any]:
-    """The keywords of schedule ``name`` and their defaults (None: required).
-
-    Equal to ``{p.name: p.default for p in describe(name).parameters}``.
-    """
-    return {p.name: p.default for p in describe(name).parameters}

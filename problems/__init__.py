@@ -24,7 +24,6 @@ from problems.base import (
     METRICS,
     Problem,
     TargetLadder,
-    constructor_keywords,
     create,
     describe,
     get,
@@ -32,9 +31,7 @@ from problems.base import (
     register,
 )
 from problems.initializers import initialize
-from problems.initializers import names as initializer_names
 from problems.registry import Description, Parameter, Registry
-from problems.regularizers import names as regularizer_names
 from problems.regularizers import regularize
 
 __all__ = [
@@ -44,17 +41,14 @@ __all__ = [
     "Problem",
     "Registry",
     "TargetLadder",
-    "constructor_keywords",
     "create",
     "describe",
     "get",
     "initialize",
-    "initializer_names",
     "initializers",
     "names",
     "register",
     "regularize",
-    "regularizer_names",
     "regularizers",
     "testing",
 ]

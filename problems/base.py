@@ -175,7 +175,7 @@ class Problem:
     def config(self) -> dict[str, Any]:
         """The constructor's keyword arguments as stored, ready to log (dtypes as their names)."""
         out = {}
-        for key in constructor_keywords(type(self)):
+        for key in (p.name for p in _parameters(type(self))):
             value = getattr(self, key)
             out[key] = value.name if isinstance(value, np.dtype) else value
         return out
@@ -183,15 +183,6 @@ class Problem:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
-
-
-def constructor_keywords(cls: type[Problem]) -> list[str]:
-    """The names of the keyword arguments ``cls`` accepts (its hyperparameters).
-
-    Works for unregistered classes too; for a registered name it equals the parameter names of
-    :func:`describe`.
-    """
-    return [p.name for p in _parameters(cls)]
 
 
 def register(name: str, cls: type[Problem] | None = None) -> Any:

@@ -32,7 +32,7 @@ from typing import Any
 from problems._validate import check_keywords, unknown_name
 
 # The kinds a parameter is reported as; anything else is ``object``.
-_KINDS: dict[str, type] = {t.__name__: t for t in (bool, int, float, str, tuple)}
+_KINDS: dict[str, type] = {t.__name__: t for t in (bool, int, float, str, tuple, list)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Parameter:
     name: str
     default: Any
     required: bool
-    kind: type  # bool, int, float, str, tuple, or object when unknown
+    kind: type  # bool, int, float, str, tuple, list, or object when unknown
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,7 +115,10 @@ class Registry:
         )
 
     def __contains__(self, name: object) -> bool:
-        return name in self._table()
+        try:
+            return name in self._table()
+        except TypeError:  # an unhashable name (a list, a dict) is not registered
+            return False
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
@@ -163,7 +166,7 @@ def _type_hints(cls: type) -> dict[str, Any]:
 
 
 def _kind(annotation: Any, default: Any) -> type:
-    """bool, int, float, str or tuple from an annotation (or its string), else from the default."""
+    """bool, int, float, str, tuple or list from an annotation (or its string), else the default."""
     if isinstance(annotation, str):
         head = annotation.split("|")[0].split("[")[0].strip()
         if head in _KINDS:

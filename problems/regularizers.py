@@ -223,24 +223,20 @@ def regularize(
 ) -> np.ndarray:
     """Add the named penalty's gradient into ``grads`` in place and return the penalty per run.
 
-    Only weight matrices (arrays with ``ndim >= 3``, i.e. ``(R, fan_in, fan_out)``) are penalized;
-    biases and test-function coordinates (``ndim == 2``) are skipped. See the module docstring for
-    each penalty and its gradient. The same as ``create(name, ...)(params, grads)`` with the
-    keywords ``name`` takes.
+    ``create(name, ...)(params, grads)`` with the keywords ``name`` takes: only weight matrices
+    (``ndim >= 3``) are penalized; each penalty and its gradient are in the module docstring.
 
     Parameters
     ----------
     name : str
         One of :func:`names`: ``none``, ``l1``, ``l2``, ``elastic_net``.
-    params : sequence of numpy.ndarray
-        The parameters, each with the leading runs axis ``R``; ``R`` is ``params[0].shape[0]``.
-    grads : sequence of numpy.ndarray
-        The gradients, same shapes as ``params``; the penalty gradient is added in place.
+    params, grads : sequence of numpy.ndarray
+        Equal shapes, each with the leading runs axis ``R``; the gradient is added into ``grads``.
     strength : float
         The regularization strength ``lam >= 0`` (finite).
     l1_ratio : float, optional
-        The share of L1 in ``elastic_net``, in ``[0, 1]``; ignored by the other penalties.
-        Default 0.5.
+        The share of L1 in ``elastic_net``, in ``[0, 1]``; checked but ignored by the other
+        penalties. Default 0.5.
 
     Returns
     -------
@@ -252,11 +248,6 @@ def regularize(
     ValueError
         For an unknown name (naming the closest ones), ``strength`` negative or not finite,
         ``l1_ratio`` outside ``[0, 1]``, no params, or params and grads that do not match.
-
-    References
-    ----------
-    Tibshirani 1996 (lasso); Zou & Hastie 2005 (elastic net). Full citations in the module
-    docstring.
 
     Examples
     --------
@@ -270,7 +261,7 @@ def regularize(
     get(name)  # an unknown name is the first error, naming the closest ones
     check_number(f"regularizer {name!r}", "strength", strength, 0.0)
     check_number(f"regularizer {name!r}", "l1_ratio", l1_ratio, 0.0, 1.0)
-    _check_arrays(params, grads)
     given = {"strength": strength, "l1_ratio": l1_ratio}
     accepted = [p.name for p in describe(name).parameters]
+    # the regularizer checks params and grads before it changes anything
     return create(name, **{k: v for k, v in given.items() if k in accepted})(params, grads)

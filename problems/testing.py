@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from problems.base import METRICS, Params, Problem, TargetLadder, constructor_keywords
+from problems.base import METRICS, Params, Problem, TargetLadder
 from problems.base import create as create_problem
 from problems.base import describe as describe_problem
 from problems.base import get as get_problem
@@ -262,7 +262,7 @@ def _float64_twin(name: str, prob: Problem, hyperparameters: dict[str, Any]) -> 
     if prob.dtype == np.float64:
         return prob
     _require(
-        "dtype" in constructor_keywords(type(prob)),
+        "dtype" in [p.name for p in describe_problem(name).parameters],
         prob,
         "the gradient check needs float64: accept a dtype='float64' keyword",
     )

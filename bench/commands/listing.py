@@ -1,35 +1,27 @@
-"""``optbench list``: every name a grid can use, with its hyperparameters and defaults."""
+"""``optbench list``: every name a grid can use, with its keywords, defaults and facts.
+
+Everything comes from the registry protocol (``names()`` and ``describe(name)`` of each kind), so
+a plugin's rule, problem or schedule is listed like the built-in ones.
+"""
 
 from __future__ import annotations
 
-import dataclasses
+import textwrap
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
 
 import optimizers
-import optimizers.clipping
-import optimizers.schedules
 import problems
 from bench.run.engine import import_plugins
-from problems.base import constructor_keywords
 
-
-def _format(params: dict) -> str:
-    return ", ".join(f"{k} (required)" if v is None else f"{k}={v!r}" for k, v in params.items())
-
-
-def _problem_defaults(cls) -> dict:
-    import inspect
-
-    signature = inspect.signature(cls.__init__)
-    return {
-        k: signature.parameters[k].default
-        if signature.parameters[k].default is not inspect.Parameter.empty
-        else None
-        for k in constructor_keywords(cls)
-    }
-
+WIDTH = 80
+COLUMN = 18  # where the text after a name starts
+STATE_DTYPE = np.dtype(np.float64)  # the dtype whose bytes the optimizer state is counted in
 
 HELP = "list optimizers, problems, initializers, clipping, schedules, regularizers"
-DESCRIPTION = "Everything a grid can name, with its hyperparameters and their defaults."
+DESCRIPTION = "Everything a grid can name, with its keywords, their defaults and other facts."
 
 
 def configure(parser) -> None:
@@ -48,30 +40,86 @@ def execute(args) -> int:
     return 0
 
 
+def keywords(description: Any) -> list[str]:
+    """``name=default`` for each keyword of a ``describe()`` result, ``name (required)`` if none."""
+    return [
+        f"{p.name} (required)" if p.required else f"{p.name}={p.default!r}"
+        for p in description.parameters
+    ] or ["no keywords"]
+
+
+def _rule_facts(description: Any) -> list[str]:
+    extra = description.extra
+    torch = extra.get("torch")
+    if torch and extra.get("torch_kwargs"):
+        torch += "(" + ", ".join(f"{k}={v!r}" for k, v in extra["torch_kwargs"].items()) + ")"
+    floats = extra.get("state_floats_per_param")
+    if floats is None:
+        state = "state size unknown"
+    else:
+        state = f"state {floats * STATE_DTYPE.itemsize} B/param"
+    return [f"{torch or 'no torch counterpart'}; {state}"]
+
+
+def _torch_fact(description: Any) -> list[str]:
+    facts = [description.extra["torch"]] if description.extra.get("torch") else []
+    return facts + (["needs the parameters"] if description.extra.get("needs_params") else [])
+
+
+# (title, registry, the lines about one name: lists are keyword-like items, strings are prose)
+SECTIONS: tuple[tuple[str, Any, Callable[[Any], list]], ...] = (
+    (f"optimizers: keywords; torch counterpart; state bytes per {STATE_DTYPE} parameter",
+     optimizers,
+     lambda d: [keywords(d), *_rule_facts(d)]),
+    ("problems", problems, lambda d: [d.extra.get("description") or d.summary, keywords(d)]),
+    ("initializers (problems with weights only)", problems.initializers, lambda d: [d.summary]),
+    ("clipping", optimizers.clipping, lambda d: [keywords(d), *_torch_fact(d)]),
+    ("schedules (multiplier of the base lr at step t)", optimizers.schedules,
+     lambda d: [keywords(d), *_torch_fact(d)]),
+    ("regularizers (weight matrices only)", problems.regularizers, lambda d: [keywords(d)]),
+)  # fmt: skip
+
+
+def _pack(items: Iterable[str], width: int) -> list[str]:
+    """Comma-separated ``items`` in lines of at most ``width`` (an item is never split)."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + 2 + len(item) <= width - 1:
+            lines[-1] += f", {item}"
+        else:
+            if lines:
+                lines[-1] += ","
+            lines.append(item)
+    return lines
+
+
+def entry(name: str, details: list) -> list[str]:
+    """The lines of one name: its details from column ``COLUMN``, wrapped at ``WIDTH``."""
+    width = WIDTH - COLUMN
+    lines = []
+    for detail in details:
+        if isinstance(detail, str):
+            prose = detail.replace("``", "")  # reST literals read as plain text here
+            lines += textwrap.wrap(prose, width, break_on_hyphens=False) or [""]
+        else:
+            lines += _pack(detail, width)
+    head = f"  {name}"
+    if len(head) >= COLUMN:  # a long plugin name gets a line of its own
+        return [head] + [" " * COLUMN + line for line in lines]
+    return [head.ljust(COLUMN) + lines[0]] + [" " * COLUMN + line for line in lines[1:]]
+
+
 def list_everything(plugins: tuple[str, ...] = ()) -> str:
-    """A plain-text catalogue of optimizers, problems, initializers, clipping, schedules and
-    regularizers."""
+    """A plain-text catalogue of every registered optimizer, problem, initializer, clipping
+    strategy, schedule and regularizer, from ``describe()``."""
     try:
         import_plugins(plugins)
     except ImportError as error:
         raise ValueError(f"cannot import plugin: {error}") from None
-    lines = ["optimizers"]
-    for name in optimizers.names():
-        fields = {f.name: f.default for f in dataclasses.fields(optimizers.get(name))}
-        lines.append(f"  {name:<12} {_format(fields)}")
-    lines.append("\nproblems")
-    for name in problems.names():
-        cls = problems.get(name)
-        lines.append(f"  {name:<12} {cls.description}")
-        lines.append(f"  {'':<12} {_format(_problem_defaults(cls))}")
-    lines.append("\ninitializers (problems with weights only)")
-    lines.append("  " + ", ".join(problems.initializer_names()))
-    lines.append("\nclipping")
-    for name in optimizers.clip_names():
-        lines.append(f"  {name:<12} {_format(optimizers.clipping.keywords(name))}")
-    lines.append("\nschedules (multiplier of the base lr at step t)")
-    for name in optimizers.schedule_names():
-        lines.append(f"  {name:<14} {_format(optimizers.schedules.keywords(name))}")
-    lines.append("\nregularizers (weight matrices only): strength, l1_ratio for elastic_net")
-    lines.append("  " + ", ".join(problems.regularizer_names()))
-    return "\n".join(lines)
+    blocks = []
+    for title, registry, details in SECTIONS:
+        lines = [title]
+        for name in registry.names():
+            lines += entry(name, details(registry.describe(name)))
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)

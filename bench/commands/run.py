@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 from bench.errors import UsageError
@@ -79,6 +81,7 @@ def execute(args: argparse.Namespace) -> int:
     from bench.store.store import Store
 
     _check_options(args)
+    _check_plugins(args)  # one that exits, crashes or hangs at import must not take us with it
     spec = load_grid(args.grid, plugins=tuple(args.plugin))
     path = Path(args.store) if args.store else default_store(spec.name)
     count, runs = spec.count()
@@ -89,14 +92,14 @@ def execute(args: argparse.Namespace) -> int:
     cells = spec.cells(max_cells=None if args.yes else MAX_CELLS)
     if args.dry_run:
         return dry_run(cells, path, args)
-    with Store(path) as store:
-        todo = cells if args.force else store.missing(cells)
+    with _scheduler(args) as scheduler, Store(path) as store:  # a bad scheduler: no store
+        todo = cells if args.force else _missing(store, cells)
         if not todo:
             print(f"nothing to run: all {len(cells)} cells of {spec.name!r} are in {path}")
         else:
             if len(cells) > len(todo):
                 print(f"resuming: {len(cells) - len(todo)} of {len(cells)} cells already in {path}")
-            _run_and_store(todo, store, spec, args)
+            _run_and_store(todo, store, spec, args, scheduler)
         runs = store.runs()
     runs = runs[runs["cell_key"].isin({cell.key for cell in cells})]
     errors = _print_outcome(runs, path)
@@ -115,7 +118,46 @@ def _check_options(args: argparse.Namespace) -> None:
         raise UsageError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
 
 
-def _run_and_store(todo: list[Cell], store, spec, args: argparse.Namespace) -> None:
+def _check_plugins(args: argparse.Namespace) -> None:
+    """Import the plugins named by ``--plugin`` and by the grid file in a checked child process.
+
+    Only the names are read here (validation is :func:`bench.grid.load_grid`'s); a module next
+    to the grid file is found as the grid finds it.
+    """
+    from bench.run.parallel import check_plugins
+
+    path, named, paths = Path(args.grid), [], tuple(sys.path)
+    if path.suffix == ".toml" and path.is_file():
+        with contextlib.suppress(OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            value = tomllib.loads(path.read_text(encoding="utf-8")).get("plugins", [])
+            named = [m for m in value if isinstance(m, str)] if isinstance(value, list) else []
+        paths += (str(path.parent.resolve()),)
+    check_plugins(tuple(dict.fromkeys([*named, *args.plugin])), paths)
+
+
+def _scheduler(args: argparse.Namespace):
+    """The connected Dask client (a context manager that closes it), or ``nullcontext()``."""
+    from bench.run.parallel import connect
+
+    return connect(args.scheduler) if args.backend == "dask" else contextlib.nullcontext()
+
+
+def _missing(store, cells: list[Cell]) -> list[Cell]:
+    """The seeds still to run: those not stored, and those whose runs failed through no fault of
+    their own (their worker was killed from outside: the error starts with ``WORKER_DIED``)."""
+    from bench.run.parallel import WORKER_DIED
+
+    todo = {cell.key: set(cell.seeds) for cell in store.missing(cells)}
+    if store.status_counts()["error"]:
+        runs = store.runs()
+        died = runs["error"].fillna("").str.startswith(WORKER_DIED) & (runs["status"] == "error")
+        for key, seed in zip(runs.loc[died, "cell_key"], runs.loc[died, "seed"], strict=True):
+            todo.setdefault(key, set()).add(int(seed))
+    wanted = [(cell, tuple(s for s in cell.seeds if s in todo.get(cell.key, ()))) for cell in cells]
+    return [cell.with_seeds(seeds) for cell, seeds in wanted if seeds]
+
+
+def _run_and_store(todo: list[Cell], store, spec, args: argparse.Namespace, scheduler) -> None:
     """Run ``todo`` (the biggest cells first) and write each result as it arrives."""
     from bench.run.estimate import cell_costs
     from bench.run.parallel import run_cells
@@ -129,7 +171,7 @@ def _run_and_store(todo: list[Cell], store, spec, args: argparse.Namespace) -> N
         [todo[i] for i in order],
         jobs=args.jobs,
         backend=args.backend,
-        scheduler=args.scheduler,
+        scheduler=scheduler,
         plugins=spec.plugins,
     )
     try:

@@ -1,24 +1,27 @@
 """Resolve each axis of a grid into canonical options.
 
-Every option is checked by building the real object (``optimizers.create``,
-``optimizers.schedule``, ``optimizers.clip`` on a dummy array, ``problems.create``,
-``problems.regularize`` on a dummy array), and its parameters are stored fully resolved, defaults
-included, as plain JSON data: two spellings of one configuration resolve to the same option.
+An axis whose entries name a registered thing (optimizers, clipping, schedules, regularizers) is
+resolved by one function, :func:`registered_options`, through the registry protocol: the name is
+looked up in ``names()``, the keys are checked against ``describe(name).parameters`` (a parameter
+of kind ``tuple`` or ``list`` takes a flat list as one value), every combination of the sweep is
+built with ``create(name, **kw)`` to validate it, and its parameters are stored fully resolved,
+defaults included, as plain JSON data: two spellings of one configuration resolve to the same
+option. Problems are built the same way, each with its budget.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
+import functools
 import json
+from collections.abc import Callable, Iterator
 from typing import Any
-
-import numpy as np
 
 import optimizers
 import problems
+from bench.grid.axes import axis
 from bench.grid.budget import Budget, problem_budget, read_budget
-from bench.grid.sweep import combinations, dedupe, is_sequence_type
+from bench.grid.sweep import Combination, combinations, dedupe, list_valued
 from bench.grid.values import (
     BUDGET_KEYS,
     InvalidKeyError,
@@ -33,6 +36,7 @@ from bench.grid.values import (
 )
 from optimizers import clipping as _clipping
 from optimizers import schedules as _schedules
+from problems import regularizers as _regularizers
 
 STEPS_PLACEHOLDER = "steps"  # a schedule parameter spelled "steps" is the cell's step budget
 
@@ -40,123 +44,113 @@ STEPS_PLACEHOLDER = "steps"  # a schedule parameter spelled "steps" is the cell'
 DEFAULT_INITIALIZER = "default"  # in `initializers`: the problem's own default (None in a Cell)
 
 
-# Schedule keywords whose single value is a list (a flat list is one value, not a sweep).
-LIST_VALUED_SCHEDULE_KEYS = frozenset({"milestones"})
+# (built object, the keywords given, the keywords with defaults filled) -> the stored parameters
+Stored = Callable[[Any, dict[str, Any], dict[str, Any]], Any]
+Prepare = Callable[[dict[str, Any]], tuple[dict[str, Any], str]]
 
 
-# Regularizer keywords besides `strength`, by regularizer.
-REGULARIZER_EXTRAS = {"elastic_net": ("l1_ratio",)}
+@dataclasses.dataclass(frozen=True)
+class Registered:
+    """An axis whose entries name things of one registry, and what its options store.
+
+    ``registry`` offers ``names()``, ``describe(name)`` and ``create(name, **kw)``; ``stored``
+    turns one built combination into its parameters, and ``source.format(name)`` names them in
+    messages.
+    """
+
+    key: str  # the grid key, e.g. "clipping"
+    registry: Any
+    stored: Stored
+    source: str
 
 
-_DUMMY_SHAPE = (1, 2, 2)  # one run of a 2x2 weight: enough for clipping and regularizers to check
+def _hyperparameters(built: Any, given: dict[str, Any], filled: dict[str, Any]) -> Any:
+    return built.hyperparameters()
+
+
+def _floats(built: Any, given: dict[str, Any], filled: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in filled.items()}
+
+
+def _fields(built: Any, given: dict[str, Any], filled: dict[str, Any]) -> Any:
+    return dataclasses.asdict(built) if dataclasses.is_dataclass(built) else given
+
+
+OPTIMIZERS = Registered("optimizers", optimizers, _hyperparameters, "{}.hyperparameters()")
+CLIPPING = Registered("clipping", _clipping, _floats, "the keywords of clipping {!r}")
+SCHEDULES = Registered("schedules", _schedules, _fields, "the fields of schedule {!r}")
+REGULARIZERS = Registered("regularizers", _regularizers, _floats, "the keywords of {!r}")
+
+
+def registered_options(
+    entries: list[dict[str, Any]] | None, kind: Registered, prepare: Prepare | None = None
+) -> tuple[Option, ...]:
+    """Each entry of ``kind``'s axis looked up, expanded, built and resolved, defaults filled.
+
+    No entries (the grid omits the axis) means the axis's default name. ``prepare(kwargs) ->
+    (kwargs, context)`` rewrites a combination before it is built (the schedules' ``"steps"``);
+    ``context`` is added to the message when building fails.
+    """
+    if entries is None:
+        entries = [{"name": axis(kind.key).default}]
+    options = []
+    for i, entry in enumerate(entries):
+        path = f"{kind.key}[{i}]"
+        name = lookup(f"{path}.name", entry["name"], kind.registry.names(), axis(kind.key).kind)
+        description = kind.registry.describe(name)
+        parameters = description.parameters
+        check_keys(path, entry, [p.name for p in parameters], f"{description.kind} {name!r}")
+        given = {k: v for k, v in entry.items() if k != "name"}
+        for combo in _combinations(path, given, description):
+            kwargs, context = prepare(combo.kwargs) if prepare else (combo.kwargs, "")
+            built = _build(combo, functools.partial(kind.registry.create, name, **kwargs), context)
+            filled = {p.name: kwargs.get(p.name, p.default) for p in parameters}
+            params = kind.stored(built, kwargs, filled)
+            options.append(Option(name, as_plain(combo.path, kind.source.format(name), params)))
+    return dedupe(options)
+
+
+def _combinations(path: str, given: dict[str, Any], description: Any) -> Iterator[Combination]:
+    """The sweep of an entry's ``given`` keys; a missing required keyword is blamed by name."""
+    parameters = description.parameters
+    required = [p.name for p in parameters if p.required]
+    return combinations(path, given, list_valued(parameters), required)
+
+
+def _build(combo: Combination, build: Callable[[], Any], context: str = "") -> Any:
+    """``build()``, its error becoming an :class:`InvalidKeyError` at the key it names."""
+    try:
+        return build()
+    except Exception as error:  # noqa: BLE001 - a plugin may raise anything
+        raise combo.blame(error, context) from None
 
 
 def optimizer_options(entries: list[dict[str, Any]]) -> tuple[Option, ...]:
     """Each ``[[optimizers]]`` entry expanded and built: ``hyperparameters()`` with defaults."""
-    options = []
-    for i, entry in enumerate(entries):
-        path = f"optimizers[{i}]"
-        name = lookup(f"{path}.name", entry["name"], optimizers.names(), "optimizer")
-        fields = dataclasses.fields(optimizers.get(name))
-        check_keys(path, entry, [f.name for f in fields], f"optimizer {name!r}")
-        params = {k: v for k, v in entry.items() if k != "name"}
-        list_valued = [f.name for f in fields if is_sequence_type(f.type, f.default)]
-        for combo in combinations(path, params, list_valued):
-            try:
-                optimizer = optimizers.create(name, **combo.kwargs)
-            except Exception as error:  # noqa: BLE001 - a plugin may raise anything
-                raise combo.blame(error) from None
-            params_out = as_plain(
-                combo.path, f"{name}.hyperparameters()", optimizer.hyperparameters()
-            )
-            options.append(Option(name, params_out))
-    return dedupe(options)
+    return registered_options(entries, OPTIMIZERS)
 
 
 def clipping_options(entries: list[dict[str, Any]] | None) -> tuple[Option, ...]:
-    """Each ``[[clipping]]`` entry expanded and checked on a dummy gradient; defaults filled."""
-    if entries is None:
-        return (Option("none", {}),)
-    options = []
-    for i, entry in enumerate(entries):
-        path = f"clipping[{i}]"
-        name = lookup(f"{path}.name", entry["name"], optimizers.clip_names(), "clipping strategy")
-        defaults = _clipping.keywords(name)
-        check_keys(path, entry, defaults, f"clipping {name!r}")
-        params = {k: v for k, v in entry.items() if k != "name"}
-        for combo in combinations(path, params, known=defaults):
-            grads, weights = [np.zeros(_DUMMY_SHAPE)], [np.ones(_DUMMY_SHAPE)]
-            try:
-                optimizers.clip(name, grads, params=weights, **combo.kwargs)
-            except Exception as error:  # noqa: BLE001 - a plugin may raise anything
-                raise combo.blame(error) from None
-            resolved = {k: float(combo.kwargs.get(k, d)) for k, d in defaults.items()}
-            options.append(Option(name, resolved))
-    return dedupe(options)
+    """Each ``[[clipping]]`` entry expanded and built; its keywords as floats, defaults filled."""
+    return registered_options(entries, CLIPPING)
+
+
+def regularizer_options(entries: list[dict[str, Any]] | None) -> tuple[Option, ...]:
+    """Each ``[[regularizers]]`` entry expanded and built; its keywords as floats."""
+    return registered_options(entries, REGULARIZERS)
 
 
 def schedule_options(
     entries: list[dict[str, Any]] | None, steps: int, used_by: str
 ) -> tuple[Option, ...]:
     """Each ``[[schedules]]`` entry for a cell of ``steps`` steps (``"steps"`` replaced)."""
-    if entries is None:
-        return (Option("constant", {}),)
-    options = []
-    for i, entry in enumerate(entries):
-        path = f"schedules[{i}]"
-        name = lookup(f"{path}.name", entry["name"], optimizers.schedule_names(), "schedule")
-        keywords = _schedules.keywords(name)
-        check_keys(path, entry, keywords, f"schedule {name!r}")
-        params = {k: v for k, v in entry.items() if k != "name"}
-        for combo in combinations(path, params, LIST_VALUED_SCHEDULE_KEYS, keywords):
-            kwargs = {k: steps if v == STEPS_PLACEHOLDER else v for k, v in combo.kwargs.items()}
-            uses_steps = kwargs != combo.kwargs
-            try:
-                built = optimizers.schedule(name, **kwargs)
-            except Exception as error:  # noqa: BLE001 - a plugin may raise anything
-                context = f" (with steps = {steps}, the budget of {used_by})" if uses_steps else ""
-                raise combo.blame(error, context) from None
-            params_out = dataclasses.asdict(built) if dataclasses.is_dataclass(built) else kwargs
-            options.append(Option(name, plain(params_out)))
-    return dedupe(options)
 
+    def prepare(given: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        kwargs = {k: steps if v == STEPS_PLACEHOLDER else v for k, v in given.items()}
+        uses_steps = kwargs != given
+        return kwargs, f" (with steps = {steps}, the budget of {used_by})" if uses_steps else ""
 
-def regularizer_options(entries: list[dict[str, Any]] | None) -> tuple[Option, ...]:
-    """Each ``[[regularizers]]`` entry expanded (``strength`` sweeps) and checked on a dummy."""
-    if entries is None:
-        return (Option("none", {}),)
-    extras_defaults = {
-        p.name: p.default
-        for p in inspect.signature(problems.regularize).parameters.values()
-        if p.default is not inspect.Parameter.empty
-    }
-    options = []
-    for i, entry in enumerate(entries):
-        path = f"regularizers[{i}]"
-        name = lookup(f"{path}.name", entry["name"], problems.regularizer_names(), "regularizer")
-        extras = REGULARIZER_EXTRAS.get(name, ())
-        valid = () if name == "none" else ("strength", *extras)
-        check_keys(path, entry, valid, f"regularizer {name!r}")
-        if name == "none":
-            options.append(Option("none", {}))
-            continue
-        if "strength" not in entry:
-            raise InvalidKeyError(
-                path, f"regularizer {name!r} needs a strength, e.g. strength = [1e-4]"
-            )
-        params = {k: v for k, v in entry.items() if k != "name"}
-        for combo in combinations(path, params):
-            try:
-                problems.regularize(
-                    name, [np.ones(_DUMMY_SHAPE)], [np.zeros(_DUMMY_SHAPE)], **combo.kwargs
-                )
-            except Exception as error:  # noqa: BLE001 - a plugin may raise anything
-                raise combo.blame(error) from None
-            resolved = {"strength": float(combo.kwargs["strength"])}
-            for key in extras:
-                resolved[key] = float(combo.kwargs.get(key, extras_defaults.get(key)))
-            options.append(Option(name, resolved))
-    return dedupe(options)
+    return registered_options(entries, SCHEDULES, prepare)
 
 
 def initializer_options(value: Any) -> tuple[str | None, ...]:
@@ -169,7 +163,7 @@ def initializer_options(value: Any) -> tuple[str | None, ...]:
         )
     if not value:
         raise InvalidKeyError("initializers", 'empty list: give at least one name (or "default")')
-    valid = [DEFAULT_INITIALIZER, *problems.initializer_names()]
+    valid = [DEFAULT_INITIALIZER, *problems.initializers.names()]
     names = []
     for i, name in enumerate(value):
         lookup(f"initializers[{i}]", string(f"initializers[{i}]", name), valid, "initializer")
@@ -179,39 +173,38 @@ def initializer_options(value: Any) -> tuple[str | None, ...]:
 
 def problem_options(entries: list[dict[str, Any]], budget: Budget) -> tuple[ProblemOption, ...]:
     """Each ``[[problems]]`` entry expanded and built once, with its resolved budget."""
-    built: dict[str, problems.Problem] = {}
+    built: dict[str, problems.Problem] = {}  # one build per configuration, shared by entries
     options = []
     for i, entry in enumerate(entries):
         path = f"problems[{i}]"
         name = lookup(f"{path}.name", entry["name"], problems.names(), "problem")
-        signature = inspect.signature(problems.get(name).__init__)
-        arguments = list(signature.parameters.values())[1:]
-        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in arguments):
-            valid = [p.name for p in arguments] + list(BUDGET_KEYS)
-            check_keys(path, entry, valid, f"problem {name!r}")
+        description = problems.describe(name)
+        valid = [*(p.name for p in description.parameters), *BUDGET_KEYS]
+        check_keys(path, entry, valid, f"problem {name!r}")
         own_budget = read_budget(entry, path, budget)
-        params = {k: v for k, v in entry.items() if k != "name" and k not in BUDGET_KEYS}
-        list_valued = [p.name for p in arguments if is_sequence_type(p.annotation, p.default)]
-        for combo in combinations(path, params, list_valued):
-            cache_key = json.dumps([name, plain(combo.kwargs)], sort_keys=True)
-            if cache_key not in built:
-                try:
-                    built[cache_key] = problems.create(name, **combo.kwargs)
-                except Exception as error:  # noqa: BLE001 - a plugin may raise anything
-                    raise combo.blame(error) from None
-            problem = built[cache_key]
-            config = as_plain(path, f"{name}.config()", problem.config())
-            steps, batch = problem_budget(path, entry, own_budget, problem.train_size, name)
-            options.append(
-                ProblemOption(
-                    name,
-                    config,
-                    uses_weights=bool(getattr(problem, "uses_initializer", True)),
-                    steps=steps,
-                    batch_size=batch,
-                    log_every=own_budget.log_every,
-                    timeout=own_budget.timeout,
-                    path=path,
-                )
-            )
+        given = {k: v for k, v in entry.items() if k != "name" and k not in BUDGET_KEYS}
+        for combo in _combinations(path, given, description):
+            key = json.dumps([name, plain(combo.kwargs)], sort_keys=True)
+            if key not in built:
+                built[key] = _build(combo, functools.partial(problems.create, name, **combo.kwargs))
+            options.append(_problem_option(path, entry, own_budget, description, built[key]))
     return dedupe(options)  # type: ignore[return-value]
+
+
+def _problem_option(
+    path: str, entry: dict[str, Any], budget: Budget, description: Any, problem: Any
+) -> ProblemOption:
+    """A built problem with its budget; ``describe()`` says whether it has weights and data."""
+    name = description.name
+    train_size = problem.train_size if description.extra["has_data"] else None
+    steps, batch = problem_budget(path, entry, budget, train_size, name)
+    return ProblemOption(
+        name,
+        as_plain(path, f"{name}.config()", problem.config()),
+        uses_weights=bool(description.extra["has_weights"]),
+        steps=steps,
+        batch_size=batch,
+        log_every=budget.log_every,
+        timeout=budget.timeout,
+        path=path,
+    )

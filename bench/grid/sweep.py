@@ -85,11 +85,10 @@ def combinations(
         yield Combination(path, dict(zip(axes, values, strict=True)), axes, tuple(known))
 
 
-def is_sequence_type(annotation: Any, default: Any) -> bool:
-    if isinstance(default, tuple | list):
-        return True
-    text = annotation if isinstance(annotation, str) else repr(annotation)
-    return bool(re.search(r"\b(tuple|list|Sequence)\b", text))
+def list_valued(parameters: Iterable[Any]) -> list[str]:
+    """The names of the parameters (``Parameter`` records of a ``describe()``) whose one value is
+    a list: those of kind ``tuple`` or ``list``, such as ``betas`` or ``milestones``."""
+    return [p.name for p in parameters if p.kind in (tuple, list)]
 
 
 def dedupe(options: Iterable[Option]) -> tuple[Option, ...]:

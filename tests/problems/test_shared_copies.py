@@ -178,6 +178,7 @@ def test_registry_toy_registration():
     assert registry.register("half")(Half) is Half
     assert registry.register("plain", Plain) is Plain
     assert registry.names() == ["half", "plain"] == list(registry) and "half" in registry
+    assert [] not in registry and {"half": 1} not in registry  # unhashable: False, not TypeError
     description = registry.describe("half")
     assert description.summary == "Multiply by 0.5 every ``period`` steps."
     assert description.extra == {"fact": 1}

@@ -70,7 +70,7 @@ BAD = [
     (HEAD + "batch_size = 8" + ADAM, ["problems[0].batch_size", "no training data"]),
     (HEAD + ADAM + "[[clipping]]\nname = 'global_norm'", ["clipping[0].max_norm", "missing"]),
     (HEAD + ADAM + "[[clipping]]\nname = 'value'\nclip_value = [1, -1]", ["clip_value[1]"]),
-    (HEAD + ADAM + "[[regularizers]]\nname = 'l2'", ["regularizers[0]", "needs a strength"]),
+    (HEAD + ADAM + "[[regularizers]]\nname = 'l2'", ["regularizers[0].strength", "missing"]),
     (
         HEAD + ADAM + "[[regularizers]]\nname = 'l2'\nstrength = -1.0",
         ["regularizers[0].strength", "-1.0"],

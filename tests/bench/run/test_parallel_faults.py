@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 
 import bench.run.parallel
+import bench.run.parallel.dask
+import bench.run.parallel.workers
 from bench.grid.cell import Cell
 from bench.store.store import load
 from tests.bench.commands.faults import (
@@ -117,7 +119,8 @@ delay = 0.01
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_hung_cell_is_killed_at_its_timeout_and_the_grid_goes_on(tmp_path, monkeypatch, jobs):
-    monkeypatch.setattr(bench.run.parallel, "grace", lambda timeout: 0.3)  # 1 s + 10 % by default
+    # by default 1 s + 10 %
+    monkeypatch.setattr(bench.run.parallel.workers, "grace", lambda timeout: 0.3)
     write_plugin(tmp_path)
     pid_file = tmp_path / "hung.pid"
     grid = tmp_path / "hangs.toml"
@@ -202,11 +205,13 @@ class FakeFuture:
 
 
 class FakeClient:
-    def __init__(self, processing):
-        self._processing, self.restarted = processing, []
+    """What ``_DaskWatch`` asks a Dask client: each worker's executing cells and their ages."""
 
-    def processing(self):
-        return self._processing
+    def __init__(self, executing):
+        self.executing, self.restarted = executing, []
+
+    def run(self, function, on_error="raise"):
+        return self.executing
 
     def restart_workers(self, workers, raise_for_error=True):
         self.restarted += workers
@@ -223,20 +228,22 @@ def test_on_dask_a_cell_whose_workers_died_is_an_error():
     assert "tcp://w:1" in result.runs[0]["error"]
 
 
-def test_on_dask_a_hung_cell_is_cancelled_and_its_worker_restarted(monkeypatch):
+def test_on_dask_only_a_cell_past_its_own_limit_is_cancelled(monkeypatch):
+    """A cell queued behind the hung one on its worker is not executing, so it is never blamed."""
     clock = [100.0]
-    monkeypatch.setattr(bench.run.parallel.time, "monotonic", lambda: clock[0])
-    hung, fine = FakeFuture("hung"), FakeFuture("fine")
+    monkeypatch.setattr(bench.run.parallel.dask.time, "monotonic", lambda: clock[0])
+    hung, queued, fine = FakeFuture("hung"), FakeFuture("queued"), FakeFuture("fine")
     slow = Cell("quadratic", {}, "sgd", {}, timeout=2.0)
-    futures = {hung: slow, fine: Cell("xor", {}, "sgd", {})}
-    client = FakeClient({"tcp://w:1": ["hung"], "tcp://w:2": ["fine"]})
+    futures = {hung: slow, queued: slow.replace(steps=5), fine: Cell("xor", {}, "sgd", {})}
+    limit = 2.0 + bench.run.parallel.workers.grace(2.0)
+    client = FakeClient({"tcp://w:1": {"hung": limit - 0.1}, "tcp://w:2": {"fine": 50.0}})
     watch = bench.run.parallel._DaskWatch(client)
-    assert watch.hung(futures) == []  # first seen now
-    clock[0] += 2 * 2.0 + bench.run.parallel.grace(2.0) - 0.1
-    assert watch.hung(futures) == []  # one cell may wait behind another on its worker
-    clock[0] += bench.run.parallel.POLL  # (the scheduler is asked at most every POLL seconds)
-    assert watch.hung(futures) == [hung]  # `fine` has no timeout
-    result = watch.stop(hung, futures[hung])
-    assert hung.cancelled and client.restarted == ["tcp://w:1"]
+    assert watch.hung(futures) == []  # within its limit; `fine` has no timeout
+    client.executing["tcp://w:1"]["hung"] = limit + 0.1
+    assert watch.hung(futures) == []  # the workers are asked at most every POLL seconds
+    clock[0] += bench.run.parallel.POLL
+    assert watch.hung(futures) == [(hung, "tcp://w:1", limit + 0.1)]
+    result = watch.stop(hung, futures[hung], "tcp://w:1", limit + 0.1)
+    assert hung.cancelled and not queued.cancelled and client.restarted == ["tcp://w:1"]
     assert {r["status"] for r in result.runs} == {"timeout"}
     assert "Dask worker tcp://w:1 restarted" in result.runs[0]["error"]
