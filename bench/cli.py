@@ -24,6 +24,7 @@ COMMANDS = {
     "list": "bench.commands.listing",
     "demo": "bench.commands.demo",
     "report": "bench.commands.report",
+    "copy": "bench.commands.copy",
     "compare": "bench.commands.compare",
     "speed": "bench.commands.speed",
 }

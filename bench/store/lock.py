@@ -20,13 +20,16 @@ def writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
 
 
-def lock(path: Path) -> int | None:
+def lock(path: Path, shown: Path | None = None) -> int | None:
     """Take the store's write lock: ``flock`` on ``<store>.lock``, never waiting.
 
     One process writes a store at a time; a second ``optbench run`` on the same store stops with
     a StoreError naming the holder's process id. The kernel releases the lock when its holder
     exits, however it exits, so a killed run never leaves a stale lock. The lock file holds the
     holder's process id and is removed on close. (No locking where ``fcntl`` is missing.)
+
+    ``path`` is the store's real path (symbolic links resolved), so that every spelling of one
+    store takes the same lock; messages name ``shown``, the path as the user gave it.
 
     Returns
     -------
@@ -35,34 +38,48 @@ def lock(path: Path) -> int | None:
     """
     if fcntl is None:  # pragma: no cover - Windows
         return None
+    shown = path if shown is None else shown
     name = f"{path}.lock"
     while True:
+        existed = os.path.lexists(name)
         try:
             fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise StoreError(f"{path}: cannot create its lock file ({one_line(exc)})") from exc
+            raise StoreError(f"{shown}: cannot create its lock file ({one_line(exc)})") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
             os.close(fd)
             raise StoreError(
-                f"{path}: in use by another optbench run (process {holder}); wait for it to "
+                f"{shown}: in use by another optbench run (process {holder}); wait for it to "
                 "finish, or give this run another --store"
             ) from None
         except OSError as exc:
-            os.close(fd)
-            raise StoreError(f"{path}: cannot lock it ({one_line(exc)})") from exc
+            _give_up(name, fd, existed)
+            raise StoreError(f"{shown}: cannot lock it ({one_line(exc)})") from exc
         try:
             current = os.stat(name)
         except FileNotFoundError:
             current = None
         mine = os.fstat(fd)
         if current is not None and (current.st_dev, current.st_ino) == (mine.st_dev, mine.st_ino):
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
+            try:
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+            except OSError as exc:  # a full disk: leave no empty lock file behind
+                _give_up(name, fd, existed)
+                raise StoreError(f"{shown}: cannot write its lock file ({one_line(exc)})") from exc
             return fd
         os.close(fd)  # its holder removed the file between our open and our lock: start over
+
+
+def _give_up(name: str, fd: int, existed: bool) -> None:
+    """Close a lock file we could not take, removing it if this attempt created it."""
+    if not existed:
+        with contextlib.suppress(OSError):
+            os.remove(name)
+    os.close(fd)
 
 
 def unlock(path: Path, fd: int | None) -> None:

@@ -9,11 +9,15 @@ when opened for writing; read-only, its ladders are recovered from the ``targets
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 from bench.grid.axes import axes
 from bench.run.result import CURVE_COLUMNS
+from bench.store.errors import StoreError
+from bench.store.wal import META
 
 SCHEMA_VERSION = 2
+APPLICATION_ID = 0x4F505442  # "OPTB" in the SQLite header: an optbench store, positively
 BUSY_TIMEOUT = 30.0  # seconds a connection waits for a lock before giving up
 
 RUN_RESULTS = ("status", "steps_done", "diverged_step", "error", "final_train_loss",
@@ -123,9 +127,10 @@ RUN_DTYPES = {"run_id": "int64", "experiment_id": "int64", "seed": "int64", "ste
 def create(conn: sqlite3.Connection) -> None:
     """Create every table of the current version in an empty database."""
     runs = _RUNS.format(axes=",\n    ".join(declaration for _, declaration in axis_columns()))
-    for statement in (_EXPERIMENTS, runs, _TARGETS, _CURVES, _LADDERS):
+    for statement in (_EXPERIMENTS, runs, _TARGETS, _CURVES, _LADDERS, META):
         conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")  # PRAGMA takes no `?`
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
 
 
 def is_optbench_store(conn: sqlite3.Connection, version: int) -> bool:
@@ -142,8 +147,24 @@ def upgrade(conn: sqlite3.Connection, version: int) -> None:
     """Bring an optbench store of ``version`` up to date (inside the caller's transaction)."""
     if version < 2:
         conn.execute(_LADDERS)
-    add_axis_columns(conn)
+    complete(conn)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+
+
+def complete(conn: sqlite3.Connection) -> None:
+    """Add what a current-version store may lack (inside the caller's transaction): the columns of
+    axes registered since, the ``meta`` table and the application id (both newer than version 2's
+    first stores; old code ignores them, so the version stays 2)."""
+    add_axis_columns(conn)
+    conn.execute(META)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
+
+
+def incomplete(conn: sqlite3.Connection) -> bool:
+    """Whether :func:`complete` has anything to add."""
+    has_meta = conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'meta'").fetchone()
+    application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    return bool(missing_axis_columns(conn)) or not has_meta or application_id != APPLICATION_ID
 
 
 def add_axis_columns(conn: sqlite3.Connection) -> None:
@@ -158,3 +179,31 @@ def missing_axis_columns(conn: sqlite3.Connection) -> list[str]:
     """Axis columns the store lacks (an axis registered since it was written)."""
     have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
     return [column for column, _ in axis_columns() if column not in have]
+
+
+def identify(conn: sqlite3.Connection, path: Path, *, readonly: bool) -> int:
+    """The schema version of an optbench store (0: an empty file), identified positively before
+    anything is changed: the application id, a known version, optbench's tables.
+
+    Raises
+    ------
+    StoreError
+        Another program's database, a newer schema, or (``readonly``) an empty file.
+    """
+    application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if application_id not in (0, APPLICATION_ID):
+        raise StoreError(f"{path}: not an optbench store (application id {application_id})")
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: schema version {version} is newer than this optbench reads "
+            f"({SCHEMA_VERSION}); upgrade optbench"
+        )
+    tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+    if version and not is_optbench_store(conn, version):
+        raise StoreError(f"{path}: not an optbench store (schema version {version})")
+    if not version and tables:
+        raise StoreError(f"{path}: not an optbench store (another program's database)")
+    if not version and readonly:
+        raise StoreError(f"{path}: not an optbench store (empty file)")
+    return version

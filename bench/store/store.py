@@ -23,7 +23,7 @@ import pandas as pd
 
 from bench.grid.cell import Cell
 from bench.run.result import CURVE_COLUMNS, STATUSES, CellResult
-from bench.store import frames, machine, rows, schema
+from bench.store import files, frames, machine, rows, schema, wal
 from bench.store.errors import StoreError, one_line
 from bench.store.lock import lock, undo, unlock, writable
 
@@ -54,52 +54,57 @@ class Store:
     def __init__(self, path: str | os.PathLike, *, create: bool = True, readonly: bool = False):
         self.path = Path(path)
         self.readonly = readonly
+        self._real = files.real_path(self.path)  # locks and SQLite use the file behind links
         self._experiment_id: int | None = None
         self._conn: sqlite3.Connection | None = None
         self._lock: int | None = None
+        self._generation: wal.Generation | None = None
+        files.check_path(self.path)
         if not self.path.exists() and (readonly or not create):
             raise StoreError(f"{self.path}: no such store")
-        made = [p for p in reversed(self.path.parents) if not p.exists()]
+        made = [p for p in reversed(self._real.parents) if not p.exists()]
         creating = False
         try:
             for directory in made:
                 directory.mkdir()
             if not readonly:
-                self._lock = lock(self.path)
-            creating = not self.path.exists()  # decided under the lock: no one else is creating
+                self._lock = lock(self._real, shown=self.path)
+            creating = not os.path.lexists(self._real)  # decided under the lock
             self._conn = self._connect()
         except BaseException as exc:
-            undo(self.path, creating, self._lock, made)
+            undo(self._real, creating, self._lock, made)
             self._lock = None
-            if isinstance(exc, OSError):
+            if isinstance(exc, OSError | sqlite3.Error):
                 raise StoreError(f"{self.path}: {one_line(exc)}") from exc
             raise
 
     def _connect(self) -> sqlite3.Connection:
-        if self.path.is_dir():
-            raise StoreError(f"{self.path}: is a directory, not a store file")
-        if not self.readonly and self.path.exists() and not writable(self.path):
+        if not self.readonly and self._real.exists() and not writable(self._real):
             raise StoreError(f"{self.path}: read-only file, cannot write to it")
-        uri = f"{self.path.resolve().as_uri()}?mode={'ro' if self.readonly else 'rwc'}"
+        if self._real.exists():  # before any connection that could apply a foreign -wal
+            wal.check_owner(self._real, self.path, reader=self.readonly)
+        uri = f"{self._real.as_uri()}?mode={'ro' if self.readonly else 'rwc'}"
+        if self.readonly and files.on_read_only_media(self._real):
+            if files.wal_size(self._real) > wal.WAL_HEADER:
+                raise StoreError(
+                    f"{self.path}: on read-only media with changes only in {self.path}-wal; "
+                    "copy both files to writable storage, or make one file with `optbench copy`"
+                )
+            uri += "&immutable=1"  # nothing can change it, and no -shm can be made beside it
         conn = sqlite3.connect(uri, uri=True, timeout=schema.BUSY_TIMEOUT, isolation_level=None)
         try:
             conn.execute("PRAGMA foreign_keys = ON")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > schema.SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.path}: schema version {version} is newer than this optbench reads "
-                    f"({schema.SCHEMA_VERSION}); upgrade optbench"
-                )
-            if version < schema.SCHEMA_VERSION:
-                self._create_schema(conn, version)
-            elif not self.readonly and schema.missing_axis_columns(conn):
-                with _transaction(conn):
-                    schema.add_axis_columns(conn)
+            version = schema.identify(conn, self.path, readonly=self.readonly)
             if not self.readonly:
+                with _transaction(conn):  # fail now, not mid-grid, if we cannot write
+                    if version < schema.SCHEMA_VERSION:  # before WAL: readers wait for it
+                        self._create_schema(conn, version)
+                    elif schema.incomplete(conn):
+                        schema.complete(conn)
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
-                conn.execute("BEGIN IMMEDIATE")  # fail now, not mid-grid, if we cannot write
-                conn.execute("ROLLBACK")
+                conn.execute("PRAGMA wal_autocheckpoint = 0")  # the writer checkpoints: wal.py
+                self._generation = wal.start(conn)
         except sqlite3.Error as exc:
             conn.close()
             cause = "not an SQLite database" if "not a database" in str(exc) else "cannot use it"
@@ -110,21 +115,12 @@ class Store:
         return conn
 
     def _create_schema(self, conn: sqlite3.Connection, version: int) -> None:
-        """Create the tables of an empty file, or upgrade an older optbench store in place."""
-        tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
-        known = version and schema.is_optbench_store(conn, version)
-        if (version == 0 and tables) or (version and not known):
-            found = f"schema version {version}" if version else "another program's database"
-            raise StoreError(f"{self.path}: not an optbench store ({found})")
-        if self.readonly:
-            if known:
-                return  # an older store, read as it is
-            raise StoreError(f"{self.path}: not an optbench store (empty file)")
-        with _transaction(conn):  # DDL and user_version commit together or not at all
-            if version:
-                schema.upgrade(conn, version)
-            else:
-                schema.create(conn)
+        """Create the tables of an empty file, or upgrade an older optbench store in place (in
+        the caller's transaction: DDL and user_version commit together or not at all)."""
+        if version:
+            schema.upgrade(conn, version)
+        else:
+            schema.create(conn)
 
     def __enter__(self) -> Store:
         return self
@@ -135,13 +131,27 @@ class Store:
     def close(self) -> None:
         """Close the connection and release the write lock (idempotent).
 
-        SQLite checkpoints the WAL on the last close.
+        A writer first copies the whole WAL into the ``.sqlite`` file (waiting a few seconds for
+        readers to let go, else warning), so that file alone holds every stored cell.
         """
         if self._conn is not None:
+            if self._lock is not None:
+                wal.finish(self._conn, self._real, self.path)
             self._conn.close()
+            self._conn = None
         if self._lock is not None:
-            unlock(self.path, self._lock)
+            unlock(self._real, self._lock)
             self._lock = None
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Store]:
+        """Read in one transaction: every query inside sees the same state, whatever a writer
+        commits meanwhile."""
+        self._conn.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            self._conn.execute("COMMIT")
 
     def _require_writable(self) -> None:
         if self.readonly:
@@ -172,6 +182,7 @@ class Store:
                     "schema_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     row,
                 )
+                wal.stamp(self._conn, self._generation)
         except sqlite3.Error as exc:
             raise StoreError(
                 f"{self.path}: cannot record the experiment ({one_line(exc)})"
@@ -208,6 +219,8 @@ class Store:
         try:
             with _transaction(self._conn):
                 self._insert(result, runs)
+                wal.stamp(self._conn, self._generation)
+            self._generation = wal.after_write(self._conn, self._real, self._generation)
         except sqlite3.Error as exc:
             raise StoreError(
                 f"{self.path}: cannot write cell {result.cell.key} ({one_line(exc)})"
@@ -330,7 +343,7 @@ def load(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
     runs, curves : pandas.DataFrame
         :meth:`Store.runs` and :meth:`Store.curves`; :meth:`Store.experiments` holds the machine.
     """
-    with Store(path, create=False, readonly=True) as store:
+    with Store(path, create=False, readonly=True) as store, store.snapshot():
         return store.runs(), store.curves()
 
 
@@ -357,7 +370,7 @@ def export(path: str | os.PathLike, out_dir: str | os.PathLike, fmt: str = "csv"
         raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
     if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
         raise ImportError("exporting to parquet needs pyarrow: pip install pyarrow (or use csv)")
-    with Store(path, create=False, readonly=True) as store:
+    with Store(path, create=False, readonly=True) as store, store.snapshot():
         frames = {
             "experiments": store.experiments(),
             "runs": store.runs(),
