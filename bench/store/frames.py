@@ -21,11 +21,12 @@ import json
 import sqlite3
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bench.grid.axes import flat_prefixes
 from bench.run.result import CURVE_COLUMNS
-from bench.store.schema import RUN_DTYPES
+from bench.store.schema import BLOB_METRICS, RUN_DTYPES
 
 
 def runs_frame(conn: sqlite3.Connection) -> pd.DataFrame:
@@ -75,16 +76,51 @@ def _ladder_columns(conn: sqlite3.Connection, df: pd.DataFrame, targets: pd.Data
 def curves_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     """One row per logged point, with the run's id, seed and main configuration columns.
 
+    Points come from ``curve_blobs`` (schema 3) and from the ``curves`` rows of older stores.
     Join with :func:`runs_frame` on ``run_id`` for the other configuration columns.
     """
-    metrics = ", ".join(f"c.{c}" for c in CURVE_COLUMNS[1:])
-    df = pd.read_sql_query(
-        f"SELECT c.run_id, r.cell_key, r.seed, r.problem, r.optimizer, r.lr, {metrics} "
-        "FROM curves AS c JOIN runs AS r ON r.id = c.run_id ORDER BY c.run_id, c.step",
-        conn,
-    )
+    parts = [_blob_points(conn)]
+    if _has_table(conn, "curves"):
+        columns = ", ".join(CURVE_COLUMNS[1:])
+        parts.append(pd.read_sql_query(f"SELECT run_id, {columns} FROM curves", conn))
+    points = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+    query = "SELECT id AS run_id, cell_key, seed, problem, optimizer, lr FROM runs"
+    runs = pd.read_sql_query(query, conn)
+    df = runs.merge(points, on="run_id").sort_values(["run_id", "step"], kind="stable")
     floats = {c: "float64" for c in ("lr", *CURVE_COLUMNS[2:])}
+    df = df.reset_index(drop=True)
     return df.astype({"run_id": "int64", "seed": "int64", "step": "int64"} | floats)
+
+
+def _blob_points(conn: sqlite3.Connection) -> pd.DataFrame:
+    """The points held in ``curve_blobs``: run_id, step and the float columns."""
+    names = ["run_id", *CURVE_COLUMNS[1:]]
+    empty = pd.DataFrame({name: np.array([], dtype=np.int64 if name in ("run_id", "step")
+                                          else np.float64) for name in names})  # fmt: skip
+    if not _has_table(conn, "curve_blobs"):
+        return empty
+    run_ids, steps, metrics = [], [], []
+    for run_id, points, present, step_bytes, metric_bytes in conn.execute(
+        "SELECT run_id, points, present, steps, metrics FROM curve_blobs"
+    ):
+        run_ids.append(np.full(points, run_id, dtype=np.int64))
+        steps.append(np.frombuffer(step_bytes, dtype="<i8"))
+        stored = np.frombuffer(metric_bytes, dtype="<f8").reshape(-1, points)
+        full = np.full((len(BLOB_METRICS), points), np.nan)
+        full[[i for i in range(len(BLOB_METRICS)) if present >> i & 1]] = stored
+        metrics.append(full)
+    if not run_ids:
+        return empty
+    values = np.concatenate(metrics, axis=1)
+    columns = {"run_id": np.concatenate(run_ids), "step": np.concatenate(steps)}
+    columns |= {name: values[i] for i, name in enumerate(BLOB_METRICS)}
+    return pd.DataFrame(columns)[names]
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM sqlite_schema WHERE name = ?", (name,)).fetchone() is not None
+    )
 
 
 def experiments_frame(conn: sqlite3.Connection) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import numpy as np
 from bench.grid.axes import axes
 from bench.grid.cell import Cell
 from bench.run.result import CURVE_COLUMNS, STATUSES, CellResult
-from bench.store.schema import BUDGET, RUN_RESULTS
+from bench.store.schema import BLOB_METRICS, BUDGET, RUN_RESULTS
 
 
 def check(result: CellResult) -> list[int]:
@@ -36,9 +36,18 @@ def check(result: CellResult) -> list[int]:
         if len(lengths) != 1 or len(next(iter(lengths))) != 1:
             raise ValueError(f"cell {key}: curve columns must be 1-D and equally long: {lengths}")
         orphans |= set(np.asarray(result.curves["seed"]).tolist()) - set(seeds)
+        _check_steps(key, np.asarray(result.curves["seed"]), np.asarray(result.curves["step"]))
     if orphans:
         raise ValueError(f"cell {key}: targets or curves name seeds {sorted(orphans)} not in runs")
     return seeds
+
+
+def _check_steps(key: str, seeds: np.ndarray, steps: np.ndarray) -> None:
+    """Within each run, logged steps must strictly increase (each point stored once)."""
+    order = np.lexsort((np.arange(seeds.size), seeds))  # by seed, logging order kept
+    same_run = seeds[order][1:] == seeds[order][:-1]
+    if np.any(same_run & (np.diff(steps[order]) <= 0)):
+        raise ValueError(f"cell {key}: a run's logged steps must increase")
 
 
 def cell_row(cell: Cell) -> dict[str, Any]:
@@ -71,6 +80,28 @@ def target_rows(result: CellResult, ids: dict[int, int]) -> list[tuple]:
         (ids[int(t["seed"])], *(sql_value(t[k]) for k in ("target", "step", "time")))
         for t in result.targets
     ]
+
+
+def curve_rows(result: CellResult, ids: dict[int, int]) -> list[tuple]:
+    """``curve_blobs`` rows of ``result``: one per run, its steps (int64) and its metrics
+    (float64, one row per ``BLOB_METRICS`` column), little-endian, in logging order."""
+    curves = result.curves
+    seeds = np.asarray(curves["seed"])
+    if not seeds.size:
+        return []
+    order = np.argsort(seeds, kind="stable")  # stable: each run keeps its logging order
+    starts = np.flatnonzero(np.r_[True, seeds[order][1:] != seeds[order][:-1]])
+    steps = np.asarray(curves["step"], dtype="<i8")[order]
+    metrics = np.stack([np.asarray(curves[c], dtype="<f8")[order] for c in BLOB_METRICS])
+    rows = []
+    for start, stop in zip(starts, [*starts[1:], seeds.size], strict=True):
+        run_id = ids[int(seeds[order[start]])]
+        block = metrics[:, start:stop]
+        kept = ~np.isnan(block).all(axis=1)  # a metric the problem lacks costs nothing
+        present = int(sum(1 << i for i in np.flatnonzero(kept)))
+        data = np.ascontiguousarray(block[kept]).tobytes()
+        rows.append((run_id, int(stop - start), present, steps[start:stop].tobytes(), data))
+    return rows
 
 
 def ladder_row(cell: Cell, ladder: dict[str, Any]) -> tuple:

@@ -1,9 +1,12 @@
 """The store's tables, derived from the grid axes (``bench.grid.axes``), and their migrations.
 
-Version 1 had the same ``runs``, ``targets`` and ``curves`` tables; version 2 adds ``ladders``, each
-stored problem's target ladder (metric, direction, values), written with its cells so that
-analysis never has to rebuild a problem to read its targets. A version-1 store is upgraded in place
-when opened for writing; read-only, its ladders are recovered from the ``targets`` table.
+Version 1 had ``runs``, ``targets`` and ``curves`` (one row per logged point); version 2 adds
+``ladders``, each stored problem's target ladder (metric, direction, values), written with its
+cells so that analysis never has to rebuild a problem to read its targets; version 3 stores a
+run's curve as one ``curve_blobs`` row (its steps and metrics as little-endian arrays), which
+writes a million logged points in well under a second. An older store is upgraded in place when
+opened for writing (its old curve rows stay where they are and are read as before); read-only it
+is read as it is, its ladders recovered from the ``targets`` table.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from bench.run.result import CURVE_COLUMNS
 from bench.store.errors import StoreError
 from bench.store.wal import META
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x4F505442  # "OPTB" in the SQLite header: an optbench store, positively
 BUSY_TIMEOUT = 30.0  # seconds a connection waits for a lock before giving up
 
@@ -74,6 +77,17 @@ CREATE TABLE curves (
     test_loss REAL, train_accuracy REAL, test_accuracy REAL,
     PRIMARY KEY (run_id, step)
 ) WITHOUT ROWID"""
+_CURVE_BLOBS = """
+CREATE TABLE curve_blobs (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    points INTEGER NOT NULL,
+    present INTEGER NOT NULL,
+    steps BLOB NOT NULL,
+    metrics BLOB NOT NULL
+)"""
+# The float columns of a curve, in the order a curve_blobs.metrics array holds them (rows); bit i
+# of `present` says whether column i is stored (a column that is NaN throughout is left out).
+BLOB_METRICS = CURVE_COLUMNS[2:]
 _LADDERS = """
 CREATE TABLE ladders (
     problem TEXT NOT NULL,
@@ -114,8 +128,8 @@ def insert_run_sql() -> str:
     )
 
 
-INSERT_CURVE = "INSERT INTO curves (run_id, {}) VALUES ({})".format(
-    ", ".join(CURVE_COLUMNS[1:]), ", ".join("?" * len(CURVE_COLUMNS))
+INSERT_CURVE = (
+    "INSERT INTO curve_blobs (run_id, points, present, steps, metrics) VALUES (?, ?, ?, ?, ?)"
 )
 RUN_DTYPES = {"run_id": "int64", "experiment_id": "int64", "seed": "int64", "steps": "int64",
               "log_every": "int64", "grid_seed": "int64", "steps_done": "int64",
@@ -127,7 +141,7 @@ RUN_DTYPES = {"run_id": "int64", "experiment_id": "int64", "seed": "int64", "ste
 def create(conn: sqlite3.Connection) -> None:
     """Create every table of the current version in an empty database."""
     runs = _RUNS.format(axes=",\n    ".join(declaration for _, declaration in axis_columns()))
-    for statement in (_EXPERIMENTS, runs, _TARGETS, _CURVES, _LADDERS, META):
+    for statement in (_EXPERIMENTS, runs, _TARGETS, _CURVE_BLOBS, _LADDERS, META):
         conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")  # PRAGMA takes no `?`
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
@@ -136,7 +150,9 @@ def create(conn: sqlite3.Connection) -> None:
 def is_optbench_store(conn: sqlite3.Connection, version: int) -> bool:
     """A positive identification: a known version with optbench's tables and key columns."""
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE type='table'")}
-    needed = {"experiments", "runs", "targets", "curves"} | ({"ladders"} if version >= 2 else set())
+    needed = {"experiments", "runs", "targets"}
+    needed |= {"curves"} if version < 3 else {"curve_blobs"}
+    needed |= {"ladders"} if version >= 2 else set()
     if version < 1 or not needed <= tables:
         return False
     columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
@@ -147,6 +163,8 @@ def upgrade(conn: sqlite3.Connection, version: int) -> None:
     """Bring an optbench store of ``version`` up to date (inside the caller's transaction)."""
     if version < 2:
         conn.execute(_LADDERS)
+    if version < 3:
+        conn.execute(_CURVE_BLOBS)
     complete(conn)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
 

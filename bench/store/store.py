@@ -18,11 +18,10 @@ import sqlite3
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from bench.grid.cell import Cell
-from bench.run.result import CURVE_COLUMNS, STATUSES, CellResult
+from bench.run.result import STATUSES, CellResult
 from bench.store import files, frames, machine, rows, schema, wal
 from bench.store.errors import StoreError, one_line
 from bench.store.lock import lock, undo, unlock, writable
@@ -239,9 +238,7 @@ class Store:
             rows.target_rows(result, ids),
         )
         if result.curves:
-            columns = [np.asarray(result.curves[c]).tolist() for c in CURVE_COLUMNS]
-            columns[0] = [ids[int(s)] for s in columns[0]]
-            self._conn.executemany(schema.INSERT_CURVE, zip(*columns, strict=True))
+            self._conn.executemany(schema.INSERT_CURVE, rows.curve_rows(result, ids))
         if result.ladder is not None:
             self._conn.execute(
                 "INSERT OR REPLACE INTO ladders VALUES (?, ?, ?, ?, ?)",

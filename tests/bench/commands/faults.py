@@ -162,7 +162,7 @@ def check_store(path: Path, seeds: int) -> dict[str, int]:
             "SELECT COUNT(*) FROM (SELECT cell_key, seed FROM runs GROUP BY cell_key, seed "
             "HAVING COUNT(*) > 1)"
         ).fetchone()[0]
-        first_points = dict(conn.execute("SELECT run_id, MIN(step) FROM curves GROUP BY run_id"))
+        first_points = first_logged_steps(path)
         targets = conn.execute(
             "SELECT r.problem, COUNT(t.target) FROM runs AS r LEFT JOIN targets AS t "
             "ON t.run_id = r.id WHERE r.status != 'error' GROUP BY r.id"
@@ -176,6 +176,12 @@ def check_store(path: Path, seeds: int) -> dict[str, int]:
         per_problem.setdefault(problem, set()).add(n)
     assert all(len(counts) == 1 for counts in per_problem.values()), per_problem
     return per_cell
+
+
+def first_logged_steps(path: Path) -> dict[int, int]:
+    """Run id -> the first step of its stored curve."""
+    curves = load(path)[1]
+    return curves.groupby("run_id")["step"].min().to_dict()
 
 
 def descendants(pid: int) -> list:

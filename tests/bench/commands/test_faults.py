@@ -4,6 +4,8 @@ import shutil
 import sqlite3
 import subprocess
 
+import numpy as np
+
 from bench import faults
 
 
@@ -21,5 +23,11 @@ def test_a_changed_number_is_noticed(tmp_path):
     shutil.copy(store, copy)
     assert faults.same(store, copy)
     with sqlite3.connect(copy) as conn:
-        conn.execute("UPDATE curves SET train_loss = train_loss * (1 + 1e-15) WHERE step = 20")
+        run_id, points, metrics = conn.execute(
+            "SELECT run_id, points, metrics FROM curve_blobs"
+        ).fetchone()
+        changed = np.frombuffer(metrics, dtype="<f8").reshape(-1, points).copy()
+        changed[-1, -1] = np.nextafter(changed[-1, -1], np.inf)  # one bit of one logged number
+        conn.execute("UPDATE curve_blobs SET metrics = ? WHERE run_id = ?",
+                     (changed.tobytes(), run_id))  # fmt: skip
     assert not faults.same(store, copy)

@@ -9,7 +9,7 @@ import pytest
 
 from bench.grid.cell import Cell
 from bench.run.result import CURVE_COLUMNS, CellResult
-from bench.store import schema, store
+from bench.store import rows, schema, store
 from bench.store.schema import SCHEMA_VERSION
 from bench.store.store import Store, StoreError
 
@@ -146,24 +146,52 @@ def test_experiment_records_spec_machine_and_versions(db, path):
     assert isinstance(exp.loc[0, "blas"], list)
 
 
-def test_failure_mid_write_leaves_no_partial_cell(db, path):
+def test_failure_mid_write_leaves_no_partial_cell(db, path, monkeypatch):
     first, second = make_cell(lr=0.1), make_cell(lr=0.2)
     db.write(make_result(first))
-    bad = make_result(second)
-    bad.curves["step"][1] = bad.curves["step"][0]  # duplicate (run, step): fails on insert
+
+    rows_before = rows.curve_rows
+
+    def twice(result, ids):  # every curve row twice: the second insert fails mid-transaction
+        return 2 * rows_before(result, ids)
+
+    monkeypatch.setattr(store.rows, "curve_rows", twice)
     with pytest.raises(StoreError, match=f"{path}.*{second.key}"):
-        db.write(bad)
+        db.write(make_result(second))
     assert count(path, "SELECT count(*) FROM runs WHERE cell_key = ?", second.key) == 0
     assert count(path, "SELECT count(*) FROM runs") == 3
     assert count(path, "SELECT count(*) FROM targets") == 3 * 2
-    assert count(path, "SELECT count(*) FROM curves") == 3 * len(STEPS)
+    assert count(path, "SELECT count(*) FROM curve_blobs") == 3
     # A failed overwrite of a stored cell keeps its old rows: the delete is rolled back too.
-    bad_rerun = make_result(first, offset=5.0)
-    bad_rerun.curves["step"][1] = bad_rerun.curves["step"][0]
     with pytest.raises(StoreError):
-        db.write(bad_rerun)
+        db.write(make_result(first, offset=5.0))
+    monkeypatch.setattr(store.rows, "curve_rows", rows_before)
     runs, curves = store.load(path)
     assert runs["final_train_loss"].tolist() == [0.0, 1.0, 2.0] and len(curves) == 9
+
+
+def test_a_run_whose_steps_do_not_increase_is_refused(db):
+    bad = make_result(make_cell(lr=0.3))
+    bad.curves["step"][1] = bad.curves["step"][0]  # a repeated step within one run
+    with pytest.raises(ValueError, match="steps must increase"):
+        db.write(bad)
+
+
+def test_a_million_curve_points_round_trip_exactly(db, path):
+    """Curves are stored as one array blob per run; loading gives back every bit, NaN included."""
+    cell = make_cell(lr=0.4).with_seeds(tuple(range(100)))
+    steps = np.arange(1000, dtype=np.int64)
+    rng = np.random.default_rng(0)
+    curves = {"seed": np.repeat(np.arange(100), 1000), "step": np.tile(steps, 100)}
+    for name in CURVE_COLUMNS[2:]:
+        curves[name] = rng.standard_normal(100_000)
+    curves["test_loss"][::7] = np.nan
+    runs = [{"seed": s, "status": "done", "steps_done": 999} for s in range(100)]
+    db.write(CellResult(cell, runs, [], curves, 1.0))
+    loaded = store.load(path)[1]
+    loaded = loaded[loaded["cell_key"] == cell.key].sort_values(["seed", "step"])
+    for name in CURVE_COLUMNS[1:]:
+        np.testing.assert_array_equal(loaded[name].to_numpy(), curves[name])
 
 
 @pytest.mark.parametrize(
@@ -335,3 +363,41 @@ def test_export_parquet_without_pyarrow_says_so(db, path, tmp_path):
             store.export(path, tmp_path / "out", fmt="parquet")
     else:
         store.export(path, tmp_path / "out", fmt="parquet")
+
+
+OLD_CURVES = """CREATE TABLE curves (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    epoch REAL, time REAL, train_loss REAL, grad_norm REAL,
+    test_loss REAL, train_accuracy REAL, test_accuracy REAL,
+    PRIMARY KEY (run_id, step)
+) WITHOUT ROWID"""
+
+
+def as_version_2(path):
+    """Rewrite a store the way schema 2 kept curves: one row per logged point."""
+    runs_before, curves_before = store.load(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(OLD_CURVES)
+        columns = ", ".join(CURVE_COLUMNS[1:])
+        rows_ = curves_before[["run_id", *CURVE_COLUMNS[1:]]].itertuples(index=False)
+        conn.executemany(f"INSERT INTO curves (run_id, {columns}) VALUES (?{', ?' * 8})",
+                         [tuple(r) for r in rows_])  # fmt: skip
+        conn.execute("DROP TABLE curve_blobs")
+        conn.execute("PRAGMA user_version = 2")
+    return runs_before, curves_before
+
+
+def test_a_version_2_store_reads_the_same_and_upgrades_when_written(db, path):
+    db.write(make_result(make_cell(lr=0.1)))
+    db.close()
+    _, curves_before = as_version_2(path)
+    pd.testing.assert_frame_equal(store.load(path)[1], curves_before)  # read as it is
+    with Store(path) as again:  # opened for writing: upgraded, old rows kept where they are
+        again.start_experiment("tiny", "")
+        again.write(make_result(make_cell(lr=0.2)))
+    assert count(path, "PRAGMA user_version") == SCHEMA_VERSION
+    curves = store.load(path)[1]
+    assert len(curves) == 2 * len(curves_before)
+    old = curves[curves["cell_key"] == make_cell(lr=0.1).key].reset_index(drop=True)
+    pd.testing.assert_frame_equal(old, curves_before)
