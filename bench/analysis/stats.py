@@ -3,8 +3,10 @@
 A diverged run's final loss is ``+inf``: it ranks last, and a median that an infinite value
 reaches is infinite. NumPy's linear interpolation and SciPy's bootstrap would turn ``inf - inf``
 into NaN (with a warning), so both work on a stand-in: ``+inf`` is replaced by a finite value far
-above every finite value of the data, and any result above the largest finite value of its group
-(which only a stand-in can produce) is turned back into ``+inf``.
+above every finite value of the data. Whether a quantile is infinite is then decided by rank (does
+its interpolation put any weight on an infinite value?), never by comparing the result with the
+largest finite value: interpolation rounds, and a bootstrap bound one ulp above the sample maximum
+is not a diverged run. A finite result is clipped to its group's finite range for the same reason.
 
 The tests and the bootstrap are SciPy's (``scipy.stats.mannwhitneyu``, ``wilcoxon``,
 ``bootstrap``); only the Holm step-down, which SciPy lacks, is written here.
@@ -13,6 +15,7 @@ The tests and the bootstrap are SciPy's (``scipy.stats.mannwhitneyu``, ``wilcoxo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -45,16 +48,45 @@ def groups_by_size(keys: np.ndarray, values: np.ndarray) -> Iterator[tuple[np.nd
         yield distinct[chosen], values[start[chosen][:, None] + np.arange(n)]
 
 
-def _stand_in(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``matrix`` with ``+inf`` replaced by a large finite value, and each row's finite maximum."""
-    finite = np.where(np.isfinite(matrix), matrix, -np.inf)
-    row_max = finite.max(axis=1)
-    scale = np.abs(finite[np.isfinite(finite)]).max(initial=0.0)
-    return np.where(np.isposinf(matrix), 1e6 * (scale + 1.0), matrix), row_max
+STAND_IN_FACTOR = 1e6  # the stand-in for +inf, in units of the data's largest |finite value| + 1
 
 
-def _restore(result: np.ndarray, row_max: np.ndarray) -> np.ndarray:
-    return np.where(result > row_max, np.inf, result)
+class _Finite(NamedTuple):
+    """A matrix with ``+inf`` replaced by a stand-in, and what restores the infinities."""
+
+    data: np.ndarray
+    low: np.ndarray  # each row's smallest finite value
+    high: np.ndarray  # each row's largest finite value
+    stand_in: float
+
+    def rows(self, chosen: np.ndarray) -> _Finite:
+        return _Finite(self.data[chosen], self.low[chosen], self.high[chosen], self.stand_in)
+
+
+def _stand_in(matrix: np.ndarray) -> _Finite:
+    """``matrix`` with ``+inf`` replaced by a finite value far above every finite value."""
+    finite = np.isfinite(matrix)
+    scale = np.abs(matrix[finite]).max(initial=0.0)
+    stand_in = STAND_IN_FACTOR * (scale + 1.0)
+    low = np.where(finite, matrix, np.inf).min(axis=1)
+    high = np.where(finite, matrix, -np.inf).max(axis=1)
+    return _Finite(np.where(np.isposinf(matrix), stand_in, matrix), low, high, stand_in)
+
+
+def _reaches_inf(infinite: np.ndarray, q, axis: int = -1) -> np.ndarray:
+    """Whether the linear-interpolation ``q``-quantile puts weight on an infinite value.
+
+    Decided by rank: infinite values are the largest, so the quantile of the 0/1 indicator is
+    the interpolation weight on the infinite ones.
+    """
+    return np.quantile(infinite.astype(np.float64), q, axis=axis) > 0
+
+
+def _restore(result: np.ndarray, infinite: np.ndarray, finite: _Finite) -> np.ndarray:
+    """``+inf`` where ``infinite``, else ``result`` clipped to the row's finite range."""
+    with np.errstate(invalid="ignore"):  # all-infinite rows have low > high; they are inf anyway
+        clipped = np.clip(result, finite.low, finite.high)
+    return np.where(infinite, np.inf, clipped)
 
 
 def summarize(
@@ -90,18 +122,20 @@ def summarize(
     keep = ~np.isnan(values)
     frames = []
     for group_keys, matrix in groups_by_size(keys[keep], values[keep]):
-        data, row_max = _stand_in(matrix)
-        q1, middle, q3 = _restore(np.quantile(data, QUANTILES, axis=1), row_max)
+        finite = _stand_in(matrix)
+        q1, middle, q3 = _restore(
+            np.quantile(finite.data, QUANTILES, axis=1),
+            _reaches_inf(np.isposinf(matrix), QUANTILES, axis=1),
+            finite,
+        )
         low = high = np.full(len(group_keys), np.nan)
         if n_resamples > 0 and matrix.shape[1] > 1:
             # constant rows (deterministic problems) have a point CI; spare them the resampling
             constant = np.all(matrix == matrix[:, :1], axis=1)
             low, high = np.where(constant, middle, np.nan), np.where(constant, middle, np.nan)
-            varying = data[~constant]
-            if len(varying):
-                ci = _bootstrap(varying, n_resamples, confidence, seed)
-                low[~constant] = _restore(ci.low, row_max[~constant])
-                high[~constant] = _restore(ci.high, row_max[~constant])
+            if not constant.all():
+                ci = _bootstrap_ci(finite.rows(~constant), n_resamples, confidence, seed)
+                low[~constant], high[~constant] = ci
         frames.append(
             pd.DataFrame(
                 {"median": middle, "q1": q1, "q3": q3, "ci_low": low, "ci_high": high},
@@ -113,11 +147,18 @@ def summarize(
     return pd.concat(frames).sort_index()
 
 
-def _bootstrap(data: np.ndarray, n_resamples: int, confidence: float, seed: int):
-    """``scipy.stats.bootstrap`` of the median of each row, percentile method."""
-    batch = max(1, 2_000_000 // data.size)  # bounds the memory of the resamples
-    return stats.bootstrap(
-        (data,),
+def _bootstrap_ci(
+    finite: _Finite, n_resamples: int, confidence: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``scipy.stats.bootstrap`` percentile CI of each row's median, infinities restored by rank.
+
+    A bootstrap median is the mean of at most two values, so it is at most the largest finite
+    value (up to rounding) or at least about half the stand-in: a wide gap, where a threshold at a
+    quarter of the stand-in tells the infinite medians without any ulp-sized comparison.
+    """
+    batch = max(1, 2_000_000 // finite.data.size)  # bounds the memory of the resamples
+    result = stats.bootstrap(
+        (finite.data,),
         np.median,
         axis=1,
         vectorized=True,
@@ -126,7 +167,11 @@ def _bootstrap(data: np.ndarray, n_resamples: int, confidence: float, seed: int)
         confidence_level=confidence,
         method="percentile",
         rng=np.random.default_rng(seed),
-    ).confidence_interval
+    )
+    alpha = (1 - confidence) / 2  # as SciPy computes the two-sided percentile levels
+    infinite = _reaches_inf(result.bootstrap_distribution > finite.stand_in / 4, [alpha, 1 - alpha])
+    ci = result.confidence_interval
+    return _restore(ci.low, infinite[0], finite), _restore(ci.high, infinite[1], finite)
 
 
 def median(values: np.ndarray) -> float:
@@ -135,8 +180,9 @@ def median(values: np.ndarray) -> float:
     values = values[~np.isnan(values)]
     if values.size == 0:
         return np.nan
-    data, row_max = _stand_in(values[None, :])
-    return float(_restore(np.median(data, axis=1), row_max)[0])
+    finite = _stand_in(values[None, :])
+    infinite = _reaches_inf(np.isposinf(values), 0.5)
+    return float(_restore(np.median(finite.data, axis=1), infinite, finite)[0])
 
 
 def relative_change(base: float, current: float) -> float:

@@ -70,14 +70,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def effective_jobs(jobs: int) -> int:
-    cores = cpu_count()
-    return cores if jobs == -1 else min(jobs, cores)
+def workers(args: argparse.Namespace, cells: list[Cell]) -> int:
+    """How many cells run at once on this machine: ``--jobs`` (-1: every core) loky workers,
+    no more than there are cells; with Dask, the one cell whose cost this process measures."""
+    if args.backend == "dask":
+        return 1
+    jobs = cpu_count() if args.jobs == -1 else args.jobs
+    return max(1, min(jobs, len(cells)))
 
 
 def execute(args: argparse.Namespace) -> int:
     """Validate everything, then run the missing cells and print the summary."""
     from bench.grid import MAX_CELLS, load_grid
+    from bench.run.estimate import check_memory
     from bench.store.store import Store
 
     _check_options(args)
@@ -90,8 +95,10 @@ def execute(args: argparse.Namespace) -> int:
         print(f"more than the limit of {MAX_CELLS:,} cells: running it needs --yes")
         return 0
     cells = spec.cells(max_cells=None if args.yes else MAX_CELLS)
+    _check_report_path(path, args)
     if args.dry_run:
-        return dry_run(cells, path, args)
+        return dry_run(cells, path, args, spec)
+    check_memory(spec, cells, workers(args, cells))
     with _scheduler(args) as scheduler, Store(path) as store:  # a bad scheduler: no store
         todo = cells if args.force else _missing(store, cells)
         if not todo:
@@ -116,6 +123,26 @@ def _check_options(args: argparse.Namespace) -> None:
         raise UsageError(f"--jobs must be a positive number of workers or -1, got {args.jobs}")
     if args.backend == "dask" and not args.scheduler:
         raise UsageError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+    if args.backend == "loky" and args.jobs > cpu_count():
+        print(
+            f"optbench run: warning: --jobs {args.jobs} is more than the {cpu_count()} cores "
+            "this process may use; the workers will share them",
+            file=sys.stderr,
+        )
+
+
+def _check_report_path(store: Path, args: argparse.Namespace) -> None:
+    """Refuse a store whose report folder (the store path without its suffix) cannot be made:
+    the store itself (``--store nosuffix``) or an existing file."""
+    if args.no_report:
+        return
+    folder = store.with_suffix("")  # bench.report.writer.default_output
+    if folder == store or (folder.exists() and not folder.is_dir()):
+        what = "the store itself" if folder == store else "an existing file"
+        raise UsageError(
+            f"{store}: the report would be written into {folder}/, but that is {what}: give "
+            "the store a suffix (--store results/NAME.sqlite), or pass --no-report"
+        )
 
 
 def _check_plugins(args: argparse.Namespace) -> None:
@@ -128,8 +155,11 @@ def _check_plugins(args: argparse.Namespace) -> None:
 
     path, named, paths = Path(args.grid), [], tuple(sys.path)
     if path.suffix == ".toml" and path.is_file():
-        with contextlib.suppress(OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            value = tomllib.loads(path.read_text(encoding="utf-8")).get("plugins", [])
+        # a bad file is load_grid's to report; tomllib recurses once per nested list
+        errors = (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError)
+        with contextlib.suppress(*errors):
+            text = path.read_text(encoding="utf-8").removeprefix("\ufeff")
+            value = tomllib.loads(text).get("plugins", [])
             named = [m for m in value if isinstance(m, str)] if isinstance(value, list) else []
         paths += (str(path.parent.resolve()),)
     check_plugins(tuple(dict.fromkeys([*named, *args.plugin])), paths)
@@ -205,9 +235,15 @@ def _print_outcome(runs, path: Path) -> int:
     return errors
 
 
-def dry_run(cells: list[Cell], path: Path, args: argparse.Namespace) -> int:
-    """Print what would run and a rough cost, touching no store."""
-    from bench.run.estimate import cell_costs
+def dry_run(cells: list[Cell], path: Path, args: argparse.Namespace, spec) -> int:
+    """Print what would run, its memory and a rough cost, touching no store.
+
+    The memory is estimated from the sizes alone; a grid that cannot fit is refused (exit 2)
+    before the cost is measured, since measuring allocates each problem's parameters.
+    """
+    from bench.grid import GridError
+    from bench.grid.footprint import human
+    from bench.run.estimate import cell_bytes, cell_costs, check_memory
     from bench.store.store import Store
 
     todo = cells
@@ -215,11 +251,25 @@ def dry_run(cells: list[Cell], path: Path, args: argparse.Namespace) -> int:
         with Store(path, create=False, readonly=True) as store:
             todo = store.missing(cells)
     runs = sum(len(c.seeds) for c in todo)
-    seconds = sum(cell_costs(todo))
-    jobs = effective_jobs(args.jobs) if args.backend == "loky" else None
+    jobs = workers(args, todo)
     print(f"{len(cells)} cells, {sum(len(c.seeds) for c in cells)} runs in the grid")
     print(f"{len(todo)} cells ({runs} runs) to run; {len(cells) - len(todo)} already in {path}")
-    per = f", about {seconds / jobs:.0f} s on {jobs} workers" if jobs else ""
+    if args.backend == "loky":
+        inline = args.jobs == 1 and all(cell.timeout is None for cell in todo)
+        where = "in this process" if inline else f"on {jobs} worker processes"
+        print(f"cells run {where} (--jobs {args.jobs}, {cpu_count()} cores)")
+    if todo:
+        largest = human(max(cell_bytes(cell) for cell in todo))
+        try:
+            needed, memory = check_memory(spec, todo, jobs)
+        except GridError:
+            print(f"memory: about {largest} for the largest cell: too much (see below)")
+            raise
+        total = human(memory) if memory else "unknown"
+        print(f"memory: about {largest} for the largest cell, {human(needed)} for {jobs} at "
+              f"once with their processes, of {total}")  # fmt: skip
+    seconds = sum(cell_costs(todo))
+    per = f", about {seconds / jobs:.0f} s on {jobs} workers" if args.backend == "loky" else ""
     print(f"estimated cost: {seconds:.0f} CPU-seconds of gradient evaluations{per} (a lower bound)")
     return 0
 

@@ -12,7 +12,9 @@ DESCRIPTION = (
     "pytest-benchmark's storage; --compare judges this run against a saved one the way asv "
     "does: a benchmark regressed when its median time and its median ratio to a control memory "
     "copy measured alongside it both grew by more than the threshold and Mann-Whitney U tests "
-    "over the rounds say so (p < 0.05). Exits 1 on a regression or a failed suite, 0 otherwise."
+    "over the rounds say so (p < 0.05). Rounds the scheduler interrupted are left out, and "
+    "every change found is timed again and kept only if it shows again. Exits 1 on a "
+    "regression or a failed suite, 0 otherwise."
 )
 
 
@@ -64,10 +66,10 @@ def configure(parser) -> None:
 
 def execute(args) -> int:
     from bench.errors import UsageError
-    from bench.speed.compare import compare, parse_threshold
+    from bench.speed.compare import CHANGED, compare, confirm, parse_threshold
     from bench.speed.errors import SpeedError
     from bench.speed.formatting import format_changes, format_run
-    from bench.speed.runner import run_suite
+    from bench.speed.runner import keyword_for, run_suite
     from bench.speed.saved import find_saved, load_run
 
     try:
@@ -79,16 +81,16 @@ def execute(args) -> int:
     if args.max_time <= 0 or args.processes < 1:
         raise UsageError("--max-time must be positive and --processes at least 1")
     print("running the speed suite (bench/speed/suite)...", file=sys.stderr, flush=True)
+    options = {
+        "storage": args.storage,
+        "keyword": args.keyword,
+        "plugins": tuple(args.plugin),
+        "processes": args.processes,
+        "max_time": args.max_time,
+        "echo": args.verbose,
+    }
     try:
-        run = run_suite(
-            save=args.save,
-            storage=args.storage,
-            keyword=args.keyword,
-            plugins=tuple(args.plugin),
-            processes=args.processes,
-            max_time=args.max_time,
-            echo=args.verbose,
-        )
+        run = run_suite(save=args.save, **options)
     except SpeedError as error:
         print(f"optbench speed: {error}", file=sys.stderr)
         return 1
@@ -100,6 +102,17 @@ def execute(args) -> int:
     if args.keyword:  # benchmarks left out by -k are not "gone"
         baseline = {name: bench for name, bench in baseline.items() if name in run}
     changes = compare(baseline, run, threshold)
+    flagged = [c.name for c in changes if c.verdict in CHANGED]
+    if flagged:  # a change of the code shows again; a neighbour's busy minute rarely does
+        print(f"timing {len(flagged)} changed benchmark(s) again to confirm...", file=sys.stderr)
+        try:
+            again = run_suite(**{**options, "keyword": keyword_for(flagged)})
+        except SpeedError as error:
+            print(f"optbench speed: {error}", file=sys.stderr)
+            return 1
+        again = {name: again[name] for name in flagged if name in again}
+        recheck = compare({name: baseline[name] for name in flagged}, again, threshold)
+        changes = confirm(changes, recheck)
     print(f"\ncompared with {baseline_path}:")
     print(format_changes(changes, threshold))
     return 1 if any(c.verdict == "regression" for c in changes) else 0

@@ -15,6 +15,10 @@ from bench.grid.values import (
     positive,
 )
 
+# A run loops over its steps in Python and logs every log_every of them: a billion steps is
+# days of work, and a bound keeps epochs = 1e300 from becoming an integer no store can hold.
+MAX_STEPS = 10**9
+
 
 @dataclasses.dataclass(frozen=True)
 class Budget:
@@ -36,7 +40,7 @@ def batch_size(path: str, value: Any) -> int | None:
         raise InvalidKeyError(
             path, f'expected "full" or an integer >= 1, got {describe_value(value)}'
         )
-    return value
+    return integer(path, value, 1)
 
 
 def read_budget(table: dict[str, Any], path: str, base: Budget | None) -> Budget:
@@ -49,7 +53,7 @@ def read_budget(table: dict[str, Any], path: str, base: Budget | None) -> Budget
         raise InvalidKeyError(where("epochs"), "give steps or epochs, not both")
     changes: dict[str, Any] = {}
     if "steps" in table:
-        steps = integer(where("steps"), table["steps"], 1)
+        steps = integer(where("steps"), table["steps"], 1, MAX_STEPS)
         changes |= {"steps": steps, "epochs": None, "budget_key": where("steps")}
     if "epochs" in table:
         epochs = positive(where("epochs"), table["epochs"])
@@ -57,7 +61,7 @@ def read_budget(table: dict[str, Any], path: str, base: Budget | None) -> Budget
     if "batch_size" in table:
         changes["batch_size"] = batch_size(where("batch_size"), table["batch_size"])
     if "log_every" in table:
-        changes["log_every"] = integer(where("log_every"), table["log_every"], 1)
+        changes["log_every"] = integer(where("log_every"), table["log_every"], 1, MAX_STEPS)
     if "timeout" in table:
         changes["timeout"] = positive(where("timeout"), table["timeout"])
     return dataclasses.replace(base or Budget(), **changes)
@@ -84,5 +88,11 @@ def problem_budget(
         batch = None  # a batch of the whole training set is full batch
     if budget.epochs is None:
         return budget.steps or DEFAULT_STEPS, batch
-    steps = math.ceil(budget.epochs * train_size / (batch or train_size) - 1e-9)
-    return max(steps, 1), batch
+    steps = budget.epochs * train_size / (batch or train_size)
+    if steps > MAX_STEPS:
+        raise InvalidKeyError(
+            budget.budget_key,
+            f"{budget.epochs:g} epochs of {name} ({path}) are {steps:.3g} steps, more than "
+            f"{MAX_STEPS:,}",
+        )
+    return max(math.ceil(steps - 1e-9), 1), batch

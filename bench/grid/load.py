@@ -14,6 +14,7 @@ import importlib
 import importlib.resources
 import itertools
 import math
+import re
 import sys
 import tomllib
 from collections.abc import Sequence
@@ -222,17 +223,32 @@ def parse_grid(
     GridError
         One line: the label, the key path, the bad value and the closest valid names.
     """
+    text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark, as some editors write
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise GridError(f"{label}: not valid TOML: {one_line(error)}") from None
+    except RecursionError:  # tomllib recurses once per nested list or inline table
+        raise GridError(
+            f"{label}: {_deepest_key(text)}: lists and tables nested more than "
+            f"{values.MAX_DEPTH} deep"
+        ) from None
     try:
+        values.check_depth(data)
         own = settings.plugin_names(data)
         modules = own + [m for m in plugins if m not in own]
         _import_plugins(modules, len(own), directory)
         return _resolve(data, text, label, tuple(modules))
     except InvalidKeyError as error:
         raise GridError(f"{label}: {error.path}: {error.message}") from None
+
+
+def _deepest_key(text: str) -> str:
+    """The key on the line that opens the most brackets, e.g. ``dim (line 4)``."""
+    lines = text.splitlines() or [""]
+    number = max(range(len(lines)), key=lambda i: lines[i].count("[") + lines[i].count("{"))
+    key = re.match(r"\s*([^=\s]+)\s*=", lines[number])
+    return f"{key.group(1) if key else 'value'} (line {number + 1})"
 
 
 def _import_plugins(modules: list[str], own: int, directory: str | Path | None) -> None:

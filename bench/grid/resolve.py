@@ -21,6 +21,7 @@ import optimizers
 import problems
 from bench.grid.axes import axis
 from bench.grid.budget import Budget, problem_budget, read_budget
+from bench.grid.footprint import footprint, human, machine_memory
 from bench.grid.sweep import Combination, combinations, dedupe, list_valued
 from bench.grid.values import (
     BUDGET_KEYS,
@@ -31,6 +32,7 @@ from bench.grid.values import (
     check_keys,
     describe_value,
     lookup,
+    of_kind,
     plain,
     string,
 )
@@ -103,6 +105,7 @@ def registered_options(
         given = {k: v for k, v in entry.items() if k != "name"}
         for combo in _combinations(path, given, description):
             kwargs, context = prepare(combo.kwargs) if prepare else (combo.kwargs, "")
+            check_kinds(combo, kwargs, parameters)
             built = _build(combo, functools.partial(kind.registry.create, name, **kwargs), context)
             filled = {p.name: kwargs.get(p.name, p.default) for p in parameters}
             params = kind.stored(built, kwargs, filled)
@@ -115,6 +118,31 @@ def _combinations(path: str, given: dict[str, Any], description: Any) -> Iterato
     parameters = description.parameters
     required = [p.name for p in parameters if p.required]
     return combinations(path, given, list_valued(parameters), required)
+
+
+def check_kinds(combo: Combination, kwargs: dict[str, Any], parameters: Any) -> None:
+    """Refuse values of the wrong type for the parameters' kinds (``Parameter.kind`` of a
+    ``describe()``): a string for a boolean, a float for an integer, a string for a number.
+
+    The elements of a list-valued parameter (or its one scalar, as ``hidden = 64``) are checked
+    against the type of its default's elements, when they all share one (``hidden = (128,)``).
+    """
+    for parameter in parameters:
+        if parameter.name not in kwargs:
+            continue
+        path, value = combo.key_path(parameter.name), kwargs[parameter.name]
+        if parameter.kind in (bool, int, float):
+            of_kind(path, value, parameter.kind)
+        elif parameter.kind in (tuple, list) and isinstance(parameter.default, tuple | list):
+            kinds = {bool if isinstance(v, bool) else type(v) for v in parameter.default}
+            if len(kinds) != 1 or not kinds <= {bool, int, float}:
+                continue
+            if not isinstance(value, tuple | list):
+                of_kind(path, value, kinds.pop())
+                continue
+            kind = kinds.pop()
+            for i, item in enumerate(value):
+                of_kind(f"{path}[{i}]", item, kind)
 
 
 def _build(combo: Combination, build: Callable[[], Any], context: str = "") -> Any:
@@ -184,11 +212,29 @@ def problem_options(entries: list[dict[str, Any]], budget: Budget) -> tuple[Prob
         own_budget = read_budget(entry, path, budget)
         given = {k: v for k, v in entry.items() if k != "name" and k not in BUDGET_KEYS}
         for combo in _combinations(path, given, description):
+            check_kinds(combo, combo.kwargs, description.parameters)
             key = json.dumps([name, plain(combo.kwargs)], sort_keys=True)
             if key not in built:
+                _check_build_size(combo, name)
                 built[key] = _build(combo, functools.partial(problems.create, name, **combo.kwargs))
             options.append(_problem_option(path, entry, own_budget, description, built[key]))
     return dedupe(options)  # type: ignore[return-value]
+
+
+def _check_build_size(combo: Combination, name: str) -> None:
+    """Refuse a problem whose build alone (its data, its matrices) cannot fit in memory."""
+    size, memory = footprint(name, combo.kwargs), machine_memory()
+    if size is None or memory is None or size.fixed * size.itemsize <= memory:
+        return
+    key = size.size_key
+    path, given = combo.path, ""
+    if key in combo.kwargs:
+        path, given = combo.key_path(key), f" with {key} = {combo.kwargs[key]}"
+    raise InvalidKeyError(
+        path,
+        f"too big: building {name}{given} needs about {human(size.fixed * size.itemsize)} "
+        f"of memory, more than this machine's {human(memory)}",
+    )
 
 
 def _problem_option(

@@ -19,12 +19,17 @@ from bench.grid.values import (
 
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
+# Runs per cell: every seed of a cell is one row of each of its arrays, and one row in the store.
+MAX_SEEDS = 100_000
+
 
 def seeds(value: Any) -> tuple[int, ...]:
     """``seeds``: a count n (seeds 0..n-1) or an explicit list of distinct integers >= 0."""
     if isinstance(value, list):
         if not value:
             raise InvalidKeyError("seeds", "empty list: give a count (seeds = 5) or some seeds")
+        if len(value) > MAX_SEEDS:
+            raise InvalidKeyError("seeds", f"{len(value):,} seeds, more than {MAX_SEEDS:,}")
         seeds = tuple(integer(f"seeds[{i}]", s, 0) for i, s in enumerate(value))
         repeated = sorted({s for s in seeds if seeds.count(s) > 1})
         if repeated:
@@ -36,7 +41,7 @@ def seeds(value: Any) -> tuple[int, ...]:
         raise InvalidKeyError(
             "seeds", f"expected a count >= 1 or a list of seeds, got {describe_value(value)}"
         )
-    return tuple(range(integer("seeds", value, 1)))
+    return tuple(range(integer("seeds", value, 1, MAX_SEEDS)))
 
 
 def grid_name(value: Any) -> str:

@@ -51,14 +51,15 @@ class Combination:
             match = re.search(rf"(?<![\w.]){re.escape(key)}(?!\w)", detail)
             if match:
                 found.append((match.start(), key))
-        path = self.path
-        if found:
-            key = min(found)[1]
-            path = f"{path}.{key}"
-            values = self.axes.get(key, ())
-            if len(values) > 1:
-                path += f"[{values.index(self.kwargs[key])}]"
+        path = self.key_path(min(found)[1]) if found else self.path
         return InvalidKeyError(path, message + context)
+
+    def key_path(self, key: str) -> str:
+        """Where ``key``'s value of this combination is written: ``path.key[i]`` in a sweep."""
+        values = self.axes.get(key, ())
+        if len(values) > 1:
+            return f"{self.path}.{key}[{values.index(self.kwargs[key])}]"
+        return f"{self.path}.{key}"
 
 
 def combinations(

@@ -28,6 +28,14 @@ DEFAULT_LOG_EVERY = 10
 
 DEFAULT_SEEDS = 5
 
+# Every integer of a grid must fit the store's SQLite INTEGER (int64) and NumPy's int64.
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+
+# Lists and tables nested deeper than this are refused (a real grid nests four deep:
+# the file, [[problems]], one entry, a list of lists such as hidden = [[64], [64, 64]]).
+MAX_DEPTH = 8
+
 
 class GridError(Exception):
     """A grid that cannot run; the message is one line naming the file, the key and the value."""
@@ -115,15 +123,61 @@ def check_data(path: str, value: Any) -> None:
         )
     elif isinstance(value, float) and math.isnan(value):
         raise InvalidKeyError(path, "nan is not a valid value")
+    elif isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+        raise InvalidKeyError(path, f"{value} is out of range; integers must fit in 64 bits")
 
 
-def integer(path: str, value: Any, low: int) -> int:
-    """``value`` as an int ``>= low``, else :class:`InvalidKeyError`."""
+def check_depth(data: Any, limit: int = MAX_DEPTH) -> None:
+    """Refuse lists and tables nested more than ``limit`` deep (walked without recursion)."""
+    stack = [(data, 0, "")]
+    while stack:
+        value, depth, path = stack.pop()
+        if not isinstance(value, dict | list):
+            continue
+        if depth >= limit:
+            raise InvalidKeyError(
+                path or "<top>", f"lists and tables nested more than {limit} deep"
+            )
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            child = f"{path}[{key}]" if isinstance(value, list) else f"{path}.{key}".lstrip(".")
+            stack.append((item, depth + 1, child))
+
+
+def _integral_hint(value: Any) -> str:
+    """`` (write 3)`` for a float with an integral value such as 3.0 or 1e8."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return f" (write {int(value)}, without a decimal point or exponent)"
+    return ""
+
+
+def integer(path: str, value: Any, low: int, high: int = INT64_MAX) -> int:
+    """``value`` as an int in ``[low, high]``, else :class:`InvalidKeyError`."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidKeyError(path, f"expected an integer >= {low}, got {describe_value(value)}")
+        raise InvalidKeyError(
+            path,
+            f"expected an integer >= {low}, got {describe_value(value)}{_integral_hint(value)}",
+        )
     if value < low:
         raise InvalidKeyError(path, f"{value!r} is out of range; allowed >= {low}")
+    if value > high:
+        raise InvalidKeyError(path, f"{value!r} is out of range; allowed at most {high:,}")
     return value
+
+
+def of_kind(path: str, value: Any, kind: type) -> None:
+    """Refuse a value of the wrong type for a parameter of ``kind`` (bool, int or float).
+
+    A boolean must be a TOML boolean (``"false"`` would be true in Python), an integer a TOML
+    integer (not ``3.0``), a number a TOML number (not a string, not a boolean).
+    """
+    if kind is bool and not isinstance(value, bool):
+        raise InvalidKeyError(path, f"expected true or false, got {describe_value(value)}")
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        hint = _integral_hint(value)
+        raise InvalidKeyError(path, f"expected an integer, got {describe_value(value)}{hint}")
+    if kind is float and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise InvalidKeyError(path, f"expected a number, got {describe_value(value)}")
 
 
 def positive(path: str, value: Any) -> float:

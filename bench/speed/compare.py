@@ -9,6 +9,12 @@ default, as asv's benchmarks do). A machine that is slower as a whole slows the 
 the ratio stays put; one process's bad luck shows in that process only; a change in the code
 moves everything.
 
+Rounds during which the scheduler took the CPU away (from the round or from its control) are
+left out first: on a busy machine they are longer by a whole scheduler slice (about 4 ms), and
+how many of them a process gets depends on the neighbours, not on the code. A benchmark with no
+such clean rounds left is ``unsettled``, not judged. ``confirm`` then keeps a change only if a
+second timing of that benchmark, later, agrees.
+
 Everything here is pure (no benchmark runs), so it is tested on synthetic rounds.
 """
 
@@ -22,7 +28,8 @@ from scipy.stats import mannwhitneyu
 from bench.speed.errors import SpeedError
 
 ALPHA = 0.05  # significance level of the one-sided Mann-Whitney U tests
-VERDICTS = ("regression", "improvement", "same", "new", "gone")
+VERDICTS = ("regression", "improvement", "same", "unsettled", "new", "gone")
+CHANGED = ("regression", "improvement")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +40,7 @@ class Benchmark:
     times: np.ndarray
     control: np.ndarray | None = None  # None when the run has no control timings
     extra: dict = dataclasses.field(default_factory=dict)
+    preempted: np.ndarray | None = None  # per round; None when the run did not record it
 
     @property
     def median(self) -> float:
@@ -45,6 +53,24 @@ class Benchmark:
             return [slice(None)]
         edges = np.cumsum([0, *counts])
         return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+    def settled(self) -> Benchmark | None:
+        """This benchmark without the rounds the scheduler interrupted (see ``preempted``).
+
+        A process left with fewer than 2 such rounds is left out; None when no process is left.
+        A run that did not record interruptions is returned whole.
+        """
+        if self.preempted is None or len(self.preempted) != len(self.times):
+            return self
+        kept = [np.flatnonzero(~self.preempted[part]) + (part.start or 0)
+                for part in self.processes()]  # fmt: skip
+        kept = [rounds for rounds in kept if len(rounds) >= 2]
+        if not kept:
+            return None
+        chosen = np.concatenate(kept)
+        control = None if self.control is None else self.control[chosen]
+        extra = {**self.extra, "process_rounds": [len(rounds) for rounds in kept]}
+        return Benchmark(self.name, self.times[chosen], control, extra)
 
     @property
     def ratios(self) -> np.ndarray | None:
@@ -117,7 +143,11 @@ def compare(
 
 
 def _judge(name: str, old: Benchmark, new: Benchmark, threshold: float, alpha: float) -> Change:
-    """The verdict on one benchmark present in both runs."""
+    """The verdict on one benchmark present in both runs, on its settled rounds."""
+    old_settled, new_settled = old.settled(), new.settled()
+    if old_settled is None or new_settled is None:
+        return Change(name, "unsettled", old.median, new.median, new.median / old.median)
+    old, new = old_settled, new_settled
     measures = [(old.times, new.times)]
     if old.ratios is not None and new.ratios is not None:
         measures.append((old.ratios, new.ratios))
@@ -145,6 +175,26 @@ def _judge(name: str, old: Benchmark, new: Benchmark, threshold: float, alpha: f
         factors[1] if len(factors) > 1 else None,
         p_value,
     )
+
+
+def confirm(changes: list[Change], recheck: list[Change]) -> list[Change]:
+    """``changes`` where a regression or improvement stands only if ``recheck`` (the same
+    benchmarks timed again, later, against the same saved run) reached the same verdict.
+
+    A neighbour's busy minute can slow every process of one run alike, the control included or
+    not; it rarely lasts into a second run. A change of the code is there both times. Where the
+    second timing disagrees, its numbers are shown, as ``same`` (or ``unsettled``).
+    """
+    again = {c.name: c for c in recheck}
+    confirmed = []
+    for change in changes:
+        second = again.get(change.name, dataclasses.replace(change, verdict="same"))
+        if change.verdict not in CHANGED or second.verdict == change.verdict:
+            confirmed.append(change)
+        else:
+            verdict = "unsettled" if second.verdict == "unsettled" else "same"
+            confirmed.append(dataclasses.replace(second, verdict=verdict))
+    return confirmed
 
 
 def _mann_whitney(after: np.ndarray, before: np.ndarray, alternative: str) -> float:

@@ -21,22 +21,29 @@ def format_factor(value: float | None) -> str:
 
 
 def format_run(run: dict[str, Benchmark]) -> str:
-    """One line per benchmark: median seconds, rounds, median ratio to the control, throughput."""
+    """One line per benchmark: median seconds, rounds, median ratio to the control, throughput.
+
+    Medians are of the rounds the scheduler did not interrupt, the ones ``compare`` judges; the
+    note says how many were interrupted.
+    """
     names = sorted(run)
     width = max([len(short_name(n)) for n in names] + [9])
     lines = [f"{'benchmark':<{width}}  {'median':>9}  {'rounds':>6}  {'x control':>9}  note"]
     for name in names:
-        bench = run[name]
+        bench = run[name].settled() or run[name]
         ratios = bench.ratios
         ratio = MISSING if ratios is None else f"{np.median(ratios):.3g}"
-        note = ", ".join(
+        notes = [
             f"{bench.extra[key] / bench.median:,.0f} {key}/s"
             for key in ("runs", "points")
             if key in bench.extra
-        )
+        ]
+        if run[name].preempted is not None and run[name].preempted.any():
+            notes.append(f"{run[name].preempted.mean():.0%} of rounds interrupted")
+        note = ", ".join(notes)
         lines.append(
             f"{short_name(name):<{width}}  {format_seconds(bench.median):>9}  "
-            f"{len(bench.times):>6}  {ratio:>9}  {note}"
+            f"{len(run[name].times):>6}  {ratio:>9}  {note}"
         )
     return "\n".join(lines)
 

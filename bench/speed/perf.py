@@ -33,11 +33,12 @@ import sys
 from collections.abc import Callable
 
 from bench.run.parallel import cpu_count
+from bench.speed.runs import runs_rows
 from bench.speed.targets import Row, engine_row, mlp_row, stacked_row, step_rows
 from bench.store.machine import blas_info, machine_info, package_versions
 from bench.text import format_seconds
 
-SECTIONS = ("steps", "mlp", "stacked", "engine")
+SECTIONS = ("steps", "mlp", "stacked", "engine", "runs")
 COPY_NOTE = "1 thread; floor = np.copyto of the arrays moved"
 
 
@@ -128,6 +129,12 @@ def plan(sections: tuple[str, ...], repeats: int) -> list[tuple[str, Callable[[]
             (
                 "engine (run_cell); floor = the same cell with one seed",
                 lambda: [engine_row(repeats)],
+            )
+        ],
+        "runs": [
+            (
+                "runs end to end; floor = a hand-written NumPy loop of the same updates",
+                lambda: runs_rows(repeats),
             )
         ],
     }

@@ -55,6 +55,11 @@ def pytest_command(
     return command
 
 
+def keyword_for(names: Iterable[str]) -> str:
+    """A ``-k`` expression selecting exactly the benchmarks ``names`` (full or short names)."""
+    return " or ".join(name.rsplit("::", 1)[-1] for name in sorted(names))
+
+
 def run_suite(
     suite: Path = SUITE,
     *,

@@ -39,12 +39,14 @@ def load_run(path: str | os.PathLike) -> dict[str, Benchmark]:
             )
         extra = dict(entry.get("extra_info") or {})
         control = extra.pop("control", None)
+        preempted = extra.pop("preempted", None)
         name = entry.get("fullname") or entry["name"]
         run[name] = Benchmark(
             name,
             np.asarray(stats["data"], dtype=float),
             None if control is None else np.asarray(control, dtype=float),
             extra,
+            None if preempted is None else np.asarray(preempted, dtype=bool),
         )
     return run
 
@@ -80,17 +82,19 @@ def find_saved(storage: str | os.PathLike, name: str) -> Path:
 
 def merge_documents(documents: Sequence[dict]) -> dict:
     """One pytest-benchmark document holding the rounds of all ``documents`` (runs of the same
-    suite in separate processes): rounds and control timings are concatenated per benchmark and
-    the summary statistics recomputed; everything else is the first document's."""
+    suite in separate processes): rounds, control timings and preemption marks are concatenated
+    per benchmark and the summary statistics recomputed; everything else is the first
+    document's."""
     merged = json.loads(json.dumps(documents[0]))
     others = [{b["fullname"]: b for b in doc["benchmarks"]} for doc in documents[1:]]
     for entry in merged["benchmarks"]:
         parts = [entry] + [o[entry["fullname"]] for o in others if entry["fullname"] in o]
         counts = [len(part["stats"].get("data", [])) for part in parts]
         data = [x for part in parts for x in part["stats"].get("data", [])]
-        control = [x for part in parts for x in (part.get("extra_info") or {}).get("control", [])]
-        if control:
-            entry["extra_info"]["control"] = control
+        for key in ("control", "preempted"):  # per-round lists of extra_info
+            rounds = [x for part in parts for x in (part.get("extra_info") or {}).get(key, [])]
+            if rounds:
+                entry["extra_info"][key] = rounds
         if data:
             entry["stats"].update(_summary(np.asarray(data)), data=data)
             entry["extra_info"]["process_rounds"] = counts

@@ -21,7 +21,12 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from bench.speed.suite.measuring import CopyControl, rounds_for, time_calls
+from bench.speed.suite.measuring import (
+    CopyControl,
+    involuntary_switches,
+    rounds_for,
+    time_calls,
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,7 +61,9 @@ def measure(benchmark, request) -> Callable[..., None]:
     ``measuring.MAX_ROUNDS``), one call each: pytest-benchmark runs a per-round setup only with one
     iteration. The setup copies twice and times the second copy, so the control does not inherit
     the aftermath of the previous round (caches it evicted, a core idled by a sleep) and shrink
-    the very changes it is there to confirm. ``info`` goes to ``extra_info``.
+    the very changes it is there to confirm. Each round is also marked ``preempted`` when the
+    scheduler took the CPU away during it or its control (``extra_info["preempted"]``, 0/1 per
+    round); ``optbench speed --compare`` leaves those rounds out. ``info`` goes to ``extra_info``.
     """
     config = request.config
 
@@ -71,15 +78,27 @@ def measure(benchmark, request) -> Callable[..., None]:
         )
         warmup = min(10, max(1, rounds // 20))
         times: list[float] = []
+        preempted: list[bool] = []  # per round: the scheduler interrupted its control or it
+        opened: list[int] = []  # involuntary switches when each round started
+
+        def close_round() -> None:
+            if opened:
+                preempted[-1] |= involuntary_switches() > opened[-1]
 
         def time_control() -> None:
+            close_round()  # the previous round ran between its setup and this one
             control()  # warm the buffers and the core
+            before = involuntary_switches()
             times.extend(time_calls(control, 1))
+            opened.append(involuntary_switches())
+            preempted.append(opened[-1] > before)
 
         benchmark.extra_info.update(info, control_bytes=control.nbytes)
         benchmark.pedantic(
             target, setup=time_control, rounds=rounds, warmup_rounds=warmup, iterations=1
         )
+        close_round()
         benchmark.extra_info["control"] = times[warmup:]
+        benchmark.extra_info["preempted"] = [int(flag) for flag in preempted[warmup:]]
 
     return run
