@@ -35,6 +35,25 @@ def format_percent(value: float | None, missing: str = MISSING) -> str:
     return f"{number:.0%}"
 
 
+P_FLOOR, P_BELOW = 1e-4, "< 1e-4"  # smaller p-values are written as this bound
+
+
+def format_p(value: float | None, missing: str = MISSING) -> str:
+    """A p-value with two significant digits, or ``"< 1e-4"`` below :data:`P_FLOOR` (never
+    ``"0"``: a test's tiny p-value says "far below any alpha", its digits mean nothing);
+    ``None`` and NaN -> ``missing``."""
+    number = _as_float(value)
+    if number is None or math.isnan(number):
+        return missing
+    return P_BELOW if number < P_FLOOR else f"{number:.2g}"
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``count`` and ``noun`` in the number that agrees: ``1 cell``, ``2 cells``, ``0 cells``
+    (``plural`` for nouns not made by adding an s)."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 def _as_float(value: object) -> float | None:
     try:
         return float(value)  # NumPy scalars too; None and pd.NA raise

@@ -41,6 +41,7 @@ import pandas as pd
 from bench.analysis.cells import cell_stats, prepare
 from bench.analysis.stats import holm, mann_whitney, median, relative_change, wilcoxon
 from bench.store.store import Store
+from bench.text import counted
 
 MACHINE_KEYS = ("hostname", "platform", "machine", "processor", "cpu_count")
 COLUMNS = ["problem", "optimizer", "config", "cell_key", "metric", "base", "current", "change",
@@ -69,12 +70,17 @@ class Comparison:
         families too small to reach significance).
     threshold, alpha
         The settings used.
+    base_cells, missing_cells
+        How many cells the base store holds, and how many of them the current store lacks
+        (an unfinished run; ``optbench compare --require-complete`` fails on them).
     """
 
     table: pd.DataFrame
     notes: list[str]
     threshold: float
     alpha: float
+    base_cells: int = 0
+    missing_cells: int = 0
 
     @property
     def regressions(self) -> pd.DataFrame:
@@ -174,7 +180,9 @@ def compare_runs(
     for name, frame in (("base", base), ("current", current)):
         extra = frame["cell_key"].nunique() - len(keys)
         if extra:
-            notes.append(f"{extra} cells only in the {name} store are not compared")
+            only = "is" if extra == 1 else "are"
+            notes.append(f"{counted(extra, 'cell')} only in the {name} store {only} not compared")
+    base_cells = base["cell_key"].nunique()
     base = base[base["cell_key"].isin(keys)]
     current = current[current["cell_key"].isin(keys)]
     labels = cell_stats(current, n_resamples=0).set_index("cell_key")
@@ -187,7 +195,8 @@ def compare_runs(
         table[column] = table[column].fillna(mapped) if column in table else mapped
     notes += _adjust(table, alpha)
     table["verdict"] = _verdicts(table, threshold, alpha)
-    return Comparison(table[COLUMNS].reset_index(drop=True), notes, threshold, alpha)
+    table = table[COLUMNS].reset_index(drop=True)
+    return Comparison(table, notes, threshold, alpha, base_cells, base_cells - len(keys))
 
 
 def _cell_rows(base: pd.DataFrame, current: pd.DataFrame) -> list[dict]:
@@ -260,7 +269,7 @@ def _time_rows(base: pd.DataFrame, current: pd.DataFrame) -> list[dict]:
         {
             "problem": "*",
             "optimizer": "*",
-            "config": f"all {len(both)} cells: machine-wide drift, not attributed",
+            "config": f"all {counted(len(both), 'cell')}: machine-wide drift, not attributed",
             "cell_key": "",
             "metric": "time_per_step",
             "base": float(both["base"].median()),
@@ -276,7 +285,7 @@ def _time_rows(base: pd.DataFrame, current: pd.DataFrame) -> list[dict]:
             {
                 "problem": "*",
                 "optimizer": name,
-                "config": f"{len(net)} cells, net of the drift",
+                "config": f"{counted(len(net), 'cell')}, net of the drift",
                 "cell_key": "",
                 "metric": "time_per_step",
                 "base": float(cells["base"].median()),
@@ -314,8 +323,9 @@ def _adjust(table: pd.DataFrame, alpha: float) -> list[str]:
         if size and smallest * size >= alpha:
             notes.append(
                 f"{family.removesuffix('_to')}: the smallest p-value these sample sizes allow is "
-                f"{smallest:.2g}, but Holm over {size} tests needs p < {alpha / size:.2g}, so no "
-                f"change in this family can be significant ({_REMEDY[family]})"
+                f"{smallest:.2g}, but Holm over {counted(size, 'test')} needs "
+                f"p < {alpha / size:.2g}, so no change in this family can be significant "
+                f"({_REMEDY[family]})"
             )
     return notes
 

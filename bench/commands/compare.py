@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 HELP = "compare two stores of the same grid cell by cell; exit 1 on a regression"
 EXIT_CODES = """\
 exit codes:
   0    no regression found
-  1    at least one regression (significant and above the threshold), or more errored runs
+  1    at least one regression (significant and above the threshold), or more errored runs;
+       with --require-complete, also cells of BASE missing from CURRENT (an unfinished run)
   2    bad input: a missing or broken store, no cell in common, a bad option
 """
 DESCRIPTION = (
@@ -42,6 +44,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--no-time", action="store_true", help="do not compare optimization time per step"
+    )
+    parser.add_argument(
+        "--require-complete",
+        action="store_true",
+        help="exit 1 when CURRENT lacks cells of BASE (a run that stopped early); without it "
+        "they are left out with a note. Use it in CI",
     )
 
 
@@ -79,4 +87,11 @@ def execute(args: argparse.Namespace) -> int:
             comparison, args.format, show_all=args.all, base=args.base, current=args.current
         )
     )
-    return 1 if len(comparison.regressions) else 0
+    incomplete = args.require_complete and comparison.missing_cells > 0
+    if incomplete:
+        print(
+            f"optbench compare: {comparison.missing_cells} of {comparison.base_cells} cells of "
+            "the base are missing from the current store",
+            file=sys.stderr,
+        )
+    return 1 if len(comparison.regressions) or incomplete else 0

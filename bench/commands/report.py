@@ -16,7 +16,13 @@ DESCRIPTION = (
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("store", help="a SQLite store written by optbench run")
-    parser.add_argument("-o", "--output", metavar="DIR", help="where to write (default: see above)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        help="the folder to write into, created if needed (default: see above); each file "
+        "is replaced whole, so an interrupted report leaves the previous one intact",
+    )
     parser.add_argument(
         "--criterion",
         choices=("final_train_loss", "test_loss"),

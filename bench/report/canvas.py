@@ -3,13 +3,16 @@
 The one module of the report that imports matplotlib at its top (on the Agg backend: files
 only, no window); the figure modules import it when they draw, so their data stays testable
 without matplotlib. Figures are built without pyplot (no global figure registry, nothing to
-leak), 8.2 inches wide so that :func:`save` writes them about 900 pixels wide.
+leak), 8.2 inches wide so that :func:`save` writes them about 900 pixels wide. Every text drawn
+from a name goes through :func:`bench.report.labels.literal` (legends here, titles and tick
+labels in the figure modules), so a ``$`` in a name is drawn as written.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import matplotlib
 
@@ -19,6 +22,8 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from bench.report import output  # noqa: E402
+from bench.report.labels import literal  # noqa: E402
 from bench.report.style import DIVERGED_MARKER  # noqa: E402
 
 WIDTH = 8.2  # inches; at DPI this is about 900 pixels
@@ -35,11 +40,16 @@ def new_figure(height: float) -> Figure:
 def save(fig: Figure, path: str | os.PathLike, dpi: int = DPI) -> None:
     """Write ``fig`` as a PNG (about 900 pixels wide at the default ``dpi``) and release it.
 
-    The figure is cleared afterwards: it was built without pyplot, so clearing is all closing
-    means, and it frees the artists at once when a report writes dozens of figures.
+    The file is replaced whole (:func:`bench.report.output.replace`). The figure is cleared
+    afterwards: it was built without pyplot, so clearing is all closing means, and it frees the
+    artists at once when a report writes dozens of figures.
     """
-    fig.savefig(path, dpi=dpi, format="png", facecolor="white")
-    fig.clear()
+    try:
+        output.replace(
+            Path(path), lambda file: fig.savefig(file, dpi=dpi, format="png", facecolor="white")
+        )
+    finally:
+        fig.clear()
 
 
 def figure_filename(section: str, name: str) -> str:
@@ -49,12 +59,13 @@ def figure_filename(section: str, name: str) -> str:
 
 
 def legend_below(fig: Figure, handles: list, labels: list[str], columns: int = 5) -> None:
-    """A legend under the axes, as many columns as the longest label lets fit in the width."""
+    """A legend under the axes, as many columns as the longest label lets fit in the width;
+    the labels are drawn as written (:func:`bench.report.labels.literal`)."""
     if handles:
         fit = LEGEND_CHARS // (max(map(len, labels)) + 7)  # + room for the handle
         fig.legend(
             handles,
-            labels,
+            [literal(label) for label in labels],
             loc="outside lower center",
             ncols=max(1, min(columns, fit, len(handles))),
             frameon=False,

@@ -9,11 +9,14 @@ import numpy as np
 import pandas as pd
 
 from bench.analysis.regression import Comparison
+from bench.report.labels import markdown_text
+from bench.text import counted, format_p
 
 FORMATS = ("table", "md", "csv", "json")
 VERDICTS = ("regression", "improvement", "changed")
 _SHOWN = ["verdict", "problem", "optimizer", "config", "metric", "base", "current", "change",
           "p_holm"]  # fmt: skip
+_NAMES = ("problem", "optimizer", "config")  # from the stores (grids, plugins): escaped in md
 
 
 def format_comparison(
@@ -42,14 +45,16 @@ def format_comparison(
     rank = shown["verdict"].map({v: i for i, v in enumerate(VERDICTS)}).fillna(len(VERDICTS))
     shown = shown.assign(_rank=rank).sort_values(["_rank", "problem", "optimizer", "metric"])
     cells = [[_cell(column, row[column]) for column in _SHOWN] for _, row in shown.iterrows()]
+    compared = table.loc[table["cell_key"] != "", "cell_key"].nunique()
     title = (
-        f"{base} -> {current}: {table.loc[table['cell_key'] != '', 'cell_key'].nunique()} "
-        "cells compared, "
+        f"{base} -> {current}: {counted(compared, 'cell')} compared, "
         f"threshold {comparison.threshold:.0%}, alpha {comparison.alpha:g}"
     )
     summary = (
-        f"{counts['regression']} regressions, {counts['improvement']} improvements, "
-        f"{counts['changed']} changes above the threshold that are not significant"
+        f"{counted(counts['regression'], 'regression')}, "
+        f"{counted(counts['improvement'], 'improvement')}, "
+        f"{counted(counts['changed'], 'change')} above the threshold that "
+        f"{'is' if counts['changed'] == 1 else 'are'} not significant"
     )
     lines = [title, *(f"note: {note}" for note in comparison.notes), ""]
     if not cells:
@@ -62,7 +67,14 @@ def format_comparison(
 
 def _markdown(cells: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(_SHOWN) + " |", "|" + "---|" * len(_SHOWN)]
-    return lines + ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
+    escape = [markdown_text if column in _NAMES else _cell_text for column in _SHOWN]
+    return lines + [
+        "| " + " | ".join(f(c) for f, c in zip(escape, row, strict=True)) + " |" for row in cells
+    ]
+
+
+def _cell_text(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def _aligned(cells: list[list[str]]) -> list[str]:
@@ -93,6 +105,8 @@ def _json(comparison: Comparison, counts: dict[str, int], base: str, current: st
 def _cell(column: str, value) -> str:
     if column == "change":
         return "" if pd.isna(value) else ("+inf" if value == np.inf else f"{value:+.1%}")
+    if column == "p_holm":
+        return format_p(value, missing="")
     if isinstance(value, float | np.floating):
         return "" if np.isnan(value) else f"{value:.4g}"
     return str(value)

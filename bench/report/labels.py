@@ -1,4 +1,6 @@
-"""The words of the figures: problem labels, metric and axis titles. No matplotlib.
+"""The words of the report: problem labels, metric and axis titles, and the escaping that every
+name from a grid or a plugin needs before matplotlib draws it or Markdown carries it. No
+matplotlib.
 
 ``problem`` in every plot-data frame is a problem *label*: the registry name, followed by its
 parameters only when one store holds the same problem with several parameter sets.
@@ -6,7 +8,9 @@ parameters only when one store holds the same problem with several parameter set
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from typing import Any
 
 import pandas as pd
@@ -29,6 +33,25 @@ ECDF_LABELS = {
     "seconds": "optimization time to reach the target (s)",
 }
 LOG_SUFFIX = " (log scale)"
+# What a name may not carry into Markdown: links and images ([ ]), code (`), emphasis (* _ ~),
+# math ($, rendered by GitHub), table cells (|), headings (#) and the escape itself (backslash).
+MARKDOWN_MARKS = re.compile(r"([\\`*_\[\]|~$#])")
+
+
+def literal(text: object) -> str:
+    """``text`` as matplotlib must be given it to draw it as written: every ``$`` escaped, so
+    that a name or parameter never starts mathtext (``"$x^$"`` would raise a ValueError when
+    the figure is saved, ``"$x$"`` would be set as math). Every text a figure draws passes
+    through here."""
+    return str(text).replace("$", r"\$")
+
+
+def markdown_text(value: object) -> str:
+    """``value`` as Markdown text that shows it as written, on one line: ``<``, ``>`` and ``&``
+    as HTML entities (no raw HTML, no autolinks), Markdown's marks backslash-escaped (no link,
+    image, code, emphasis, math or table cell starts in a name)."""
+    text = MARKDOWN_MARKS.sub(r"\\\1", html.escape(str(value), quote=False))
+    return " ".join(text.splitlines())
 
 
 def params_dict(value: Any) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 Sections: setup and protocol; the overall leaderboard (mean rank, performance profile, ECDF);
 one section per problem (leaderboard, convergence, sensitivity, trajectories, accuracy);
 robustness to clipping and initialization; divergence and errors; methodology notes. Every name
-that comes from a grid or a plugin is escaped before it reaches HTML or Markdown.
+that comes from a grid or a plugin is escaped before it reaches HTML or Markdown. Every file is
+written whole or not at all (:mod:`bench.report.output`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from pathlib import Path
 import pandas as pd
 
 from bench import analysis
-from bench.report.labels import problem_labels
-from bench.text import format_percent
+from bench.report import output
+from bench.report.labels import markdown_text, problem_labels
+from bench.text import counted, format_p, format_percent
 
 EN_DASH = "–"  # what the report shows for a missing value
 CRITERIA = {"final_train_loss": "median final training loss", "test_loss": "median final test loss"}
@@ -70,7 +72,7 @@ def setup_section(runs: pd.DataFrame, experiments: pd.DataFrame, criterion: str)
     blas = last.get("blas") or []
     kernels = "; ".join(
         f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')}), "
-        f"{b.get('num_threads')} threads"
+        f"{counted(b.get('num_threads'), 'thread')}"
         for b in blas
     )
     seeds = runs.groupby("cell_key")["seed"].nunique()
@@ -80,7 +82,7 @@ def setup_section(runs: pd.DataFrame, experiments: pd.DataFrame, criterion: str)
     )
     rows = [
         ("grid", ", ".join(sorted(set(experiments["name"]))) if not experiments.empty else EN_DASH),
-        ("runs", f"{len(runs)} in {runs['cell_key'].nunique()} configurations"),
+        ("runs", f"{len(runs)} in {counted(runs['cell_key'].nunique(), 'configuration')}"),
         ("seeds per configuration", _span(seeds.min(), seeds.max())),
         ("step budget per problem", budget_text),
         ("machine", f"{last.get('machine.platform', EN_DASH)}, "
@@ -130,9 +132,9 @@ def overall_section(runs: pd.DataFrame, tuned: pd.DataFrame, board: pd.DataFrame
         seeds = int(board["n_seeds"].max())
         if seeds < 8:
             section.text(
-                f"With {seeds} seeds per configuration a Holm-corrected test can rarely separate "
-                "two optimizers, so most differences below are not significant; the standard "
-                "preset (10 seeds) or more seeds give a confident choice."
+                f"With {counted(seeds, 'seed')} per configuration a Holm-corrected test "
+                "can rarely separate two optimizers, so most differences below are not "
+                "significant; the standard preset (10 seeds) or more give a confident choice."
             )
         section.table(
             pd.DataFrame(verdicts),
@@ -158,7 +160,7 @@ def problem_section(number: int, label: str, group: pd.DataFrame) -> Section:
             "diverged": group["divergence"].map(lambda v: format_percent(v, missing=EN_DASH)),
             "median steps": group["median_steps"].map(_number),
             "ERT": group["ert"].map(_number),
-            "p (Holm)": group["p_holm"].map(lambda v: _number(v, 2)),
+            "p (Holm)": group["p_holm"].map(lambda v: format_p(v, missing=EN_DASH)),
         }
     )  # fmt: skip
     caption = (
@@ -312,34 +314,30 @@ def render_html(title: str, sections: list[Section], out_dir: Path) -> str:
     return "\n".join(parts)
 
 
-def _md_escape(value: object) -> str:
-    text = html.escape(str(value), quote=False)
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def markdown_table(frame: pd.DataFrame) -> str:
-    """A GitHub table; every cell escaped (no raw HTML from grid names reaches the page)."""
-    header = "| " + " | ".join(_md_escape(c) for c in frame.columns) + " |"
+    """A GitHub table; every cell escaped (no raw HTML, link or other markup from grid names
+    reaches the page)."""
+    header = "| " + " | ".join(markdown_text(c) for c in frame.columns) + " |"
     rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
-    rows = ["| " + " | ".join(_md_escape(EN_DASH if pd.isna(v) else v) for v in row) + " |"
+    rows = ["| " + " | ".join(markdown_text(EN_DASH if pd.isna(v) else v) for v in row) + " |"
             for row in frame.itertuples(index=False)]  # fmt: skip
     return "\n".join([header, rule, *rows])
 
 
 def render_markdown(title: str, sections: list[Section]) -> str:
     """The same report for GitHub: tables in Markdown, figures as links to the PNGs beside it."""
-    lines = [f"# {_md_escape(title)}", ""]
+    lines = [f"# {markdown_text(title)}", ""]
     for section in sections:
-        lines += [f"## {_md_escape(section.title)}", ""]
+        lines += [f"## {markdown_text(section.title)}", ""]
         for block in section.blocks:
             if block.kind == "text":
-                lines += [_md_escape(block.content), ""]
+                lines += [markdown_text(block.content), ""]
             elif block.kind == "table":
                 lines += [markdown_table(block.content), ""]
                 if block.caption:
-                    lines += [f"*{_md_escape(block.caption)}*", ""]
+                    lines += [f"*{markdown_text(block.caption)}*", ""]
             else:
-                lines += [f"![{_md_escape(block.caption)}]({block.content})", ""]
+                lines += [f"![{markdown_text(block.caption)}]({block.content})", ""]
     return "\n".join(lines)
 
 
@@ -354,7 +352,17 @@ def write_report(
     criterion: str = "final_train_loss",
     progress=None,
 ) -> tuple[Path, Path]:
-    """Write ``report.html``, ``report.md`` and the PNGs into ``out_dir``; return the two paths."""
+    """Write ``report.html``, ``report.md`` and the PNGs into ``out_dir``, each file replaced
+    whole (an interrupted report leaves the previous files as they were); return the two paths.
+
+    Raises
+    ------
+    bench.report.output.ReportError
+        ``out_dir`` is not a folder, or the disk refuses a write (full, read-only): checked
+        before anything is written, and turned into one line when the disk fails midway.
+    ValueError
+        An unknown ``criterion``, or a store without runs.
+    """
     from bench.report import canvas
     from bench.report.figures import figures
     from bench.store.store import Store
@@ -363,16 +371,18 @@ def write_report(
         raise ValueError(f"criterion {criterion!r} is not one of {', '.join(CRITERIA)}")
     store = Path(store)
     out_dir = Path(out_dir) if out_dir is not None else default_output(store)
+    output.check_output(out_dir)
     with Store(store, create=False, readonly=True) as db:
         runs, curves, experiments = db.runs(), db.curves(), db.experiments()
     if runs.empty:
         raise ValueError(f"{store}: the store holds no runs yet; run a grid first")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    output.make_folder(out_dir)
     labelled = runs.assign(problem=problem_labels(runs))
     figure_files = {}
     for section, name, figure in figures(runs, curves, criterion=criterion):
         file = canvas.figure_filename(section, name)
-        canvas.save(figure, out_dir / file)
+        with output.disk_errors(out_dir):
+            canvas.save(figure, out_dir / file)
         figure_files[(section, name)] = file
         if progress is not None:
             progress(file)
@@ -383,6 +393,7 @@ def write_report(
     )
     sections = build_sections(labelled, experiments, figure_files, criterion)
     html_path, md_path = out_dir / "report.html", out_dir / "report.md"
-    html_path.write_text(render_html(title, sections, out_dir), encoding="utf-8")
-    md_path.write_text(render_markdown(title, sections), encoding="utf-8")
+    with output.disk_errors(out_dir):
+        output.write_text(html_path, render_html(title, sections, out_dir))
+        output.write_text(md_path, render_markdown(title, sections))
     return html_path, md_path

@@ -11,6 +11,7 @@ from bench.report.curves import Cells, as_cells, curve_bands, divergence_marks, 
 from bench.report.figures.convergence import draw_bands
 from bench.report.labels import METRIC_LABELS, labelled
 from bench.report.style import Style
+from bench.text import counted
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -93,7 +94,7 @@ def draw(data: dict[str, Any], problem: str, table: Mapping[str, Style] | None =
         log_y=False,
         x=data["x"],
         ylabel=metric,
-        title=f"{problem}: {metric} vs {data['x']}\nmedian and IQR over {seeds} seeds, "
+        title=f"{problem}: {metric} vs {data['x']}\nmedian and IQR over {counted(seeds, 'seed')}, "
         "each optimizer at its tuned configuration",
         table=table,
     )

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 
 from bench.report.curves import Cells, as_cells, curve_bands, divergence_marks, spans_decades
-from bench.report.labels import LOG_SUFFIX, METRIC_LABELS, X_LABELS
+from bench.report.labels import LOG_SUFFIX, METRIC_LABELS, X_LABELS, literal
 from bench.report.style import DIVERGED_MARKER, Style, optimizer_order, style, styles
+from bench.text import counted
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -132,9 +133,9 @@ def draw_bands(
     if log_y:
         ax.set_yscale("log")
     ax.set_ylim(lo, hi)
-    ax.set_xlabel(X_LABELS[x])
-    ax.set_ylabel(ylabel + (LOG_SUFFIX if log_y else ""))
-    ax.set_title(title, fontsize="medium")
+    ax.set_xlabel(literal(X_LABELS[x]))
+    ax.set_ylabel(literal(ylabel + (LOG_SUFFIX if log_y else "")))
+    ax.set_title(literal(title), fontsize="medium")
     ax.grid(True, which="major", alpha=0.3)
     canvas.legend_below(fig, handles, labels)
     return fig
@@ -164,7 +165,7 @@ def draw(data: dict[str, Any], problem: str, table: Mapping[str, Style] | None =
         log_y=data["log_y"].get(problem, False),
         x=data["x"],
         ylabel=metric,
-        title=f"{problem}: {metric} vs {against}\nmedian and IQR over {seeds} seeds, "
+        title=f"{problem}: {metric} vs {against}\nmedian and IQR over {counted(seeds, 'seed')}, "
         "each optimizer at its tuned configuration",
         table=table,
     )

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from bench.grid.axes import axes
-from bench.report.labels import LOG_SUFFIX, axis_title, with_labels
+from bench.report.labels import LOG_SUFFIX, axis_title, literal, with_labels
 from bench.report.style import Style, optimizer_order
 
 if TYPE_CHECKING:
@@ -133,13 +133,16 @@ def draw(
     ax = fig.add_subplot()
     image = ax.imshow(np.ma.masked_invalid(d["median"]), cmap=cmap, norm=norm, aspect="auto")
     _write_cells(ax, d, cmap, norm)
-    ax.set_xticks(range(len(columns)), columns, rotation=15 if len(columns) > 4 else 0)
-    ax.set_yticks(range(len(rows)), rows)
-    ax.set_xlabel(axis)
+    ax.set_xticks(range(len(columns)), [literal(c) for c in columns],
+                  rotation=15 if len(columns) > 4 else 0)  # fmt: skip
+    ax.set_yticks(range(len(rows)), [literal(r) for r in rows])
+    ax.set_xlabel(literal(axis))
     ax.set_ylabel("optimizer")
     ax.set_title(
-        f"{problem}: median final training loss by {axis}\n"
-        "and the share of diverged runs; everything else as tuned",
+        literal(
+            f"{problem}: median final training loss by {axis}\n"
+            "and the share of diverged runs; everything else as tuned"
+        ),
         fontsize="medium",
     )
     _colorbar(fig, ax, image, norm)

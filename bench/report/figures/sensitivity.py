@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from bench.report.curves import quantiles, spans_decades
-from bench.report.labels import LOG_SUFFIX, with_labels
+from bench.report.labels import LOG_SUFFIX, literal, with_labels
 from bench.report.style import DIVERGED_MARKER, Style, optimizer_order, style, styles
 
 if TYPE_CHECKING:
@@ -141,8 +141,10 @@ def draw(data: dict[str, pd.DataFrame], problem: str, table: Mapping[str, Style]
     ax.set_ylabel("final training loss" + (LOG_SUFFIX if log_y else ""))
     seeds = int(lines["runs"].max()) if not lines.empty else 0
     ax.set_title(
-        f"{problem}: final training loss vs learning rate\na dot per seed ({seeds} per "
-        "lr), a line through the medians",
+        literal(
+            f"{problem}: final training loss vs learning rate\na dot per seed ({seeds} per "
+            "lr), a line through the medians"
+        ),
         fontsize="medium",
     )
     ax.grid(True, which="major", alpha=0.3)

@@ -16,7 +16,7 @@ import pandas as pd
 from bench.grid.axes import axes
 from bench.grid.cell import Cell
 from bench.report.curves import Cells, as_cells, keys
-from bench.report.labels import labelled, params_dict
+from bench.report.labels import labelled, literal, params_dict
 from bench.report.style import Style, optimizer_order, style, styles
 from bench.run import replay
 from bench.run.engine import build_problem_by_name
@@ -231,8 +231,10 @@ def draw(
     ax.set_xlabel("x₁")
     ax.set_ylabel("x₂")
     ax.set_title(
-        f"{problem}: path of each optimizer's first seed at its tuned configuration\n"
-        "(marker: last point)",
+        literal(
+            f"{problem}: path of each optimizer's first seed at its tuned configuration\n"
+            "(marker: last point)"
+        ),
         fontsize="medium",
     )
     fig.colorbar(filled, ax=ax, shrink=0.9).set_label("log₁₀(f − f* + ε)")

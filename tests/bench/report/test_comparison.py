@@ -1,11 +1,13 @@
 """``optbench compare``'s renderings of one comparison: table, Markdown, CSV and JSON."""
 
+import dataclasses
 import json
 
 import pytest
 
 from bench.analysis.regression import compare_runs
 from bench.report.comparison import FORMATS, format_comparison
+from bench.text import format_p
 from tests.bench.analysis.test_regression import timing_runs
 
 
@@ -22,10 +24,12 @@ def test_table_and_markdown_show_the_verdicts_and_a_count(comparison):
     assert header.split() == ["verdict", "problem", "optimizer", "config", "metric", "base",
                               "current", "change", "p_holm"]  # fmt: skip
     assert any(line.startswith("regression") and "+5" in line for line in lines)
-    assert lines[-1].startswith("1 regressions, 0 improvements, 1 changes")
+    assert lines[-1] == (
+        "1 regression, 0 improvements, 1 change above the threshold that is not significant"
+    )
     md = format_comparison(comparison, "md").splitlines()
     assert "| verdict | problem |" in md[md.index("") + 1]
-    assert any(line.startswith("| regression | * | b |") for line in md)
+    assert any(line.startswith("| regression | \\* | b |") for line in md)
 
 
 def test_csv_and_json_hold_every_row(comparison):
@@ -37,3 +41,46 @@ def test_csv_and_json_hold_every_row(comparison):
     with pytest.raises(ValueError, match="format must be one of"):
         format_comparison(comparison, "html")
     assert FORMATS == ("table", "md", "csv", "json")
+
+
+def test_counts_agree_with_their_nouns():
+    one = compare_runs(timing_runs(), timing_runs(slow="b", drift=1.2), times=True)
+    one.table = one.table[one.table["cell_key"].isin(["", "a0"])]
+    text = format_comparison(one)
+    assert ": 1 cell compared," in text.splitlines()[0]
+    assert "1 regression, 0 improvements, 1 change above the threshold that is not" in text
+    none = compare_runs(timing_runs(), timing_runs())
+    assert format_comparison(none).splitlines()[-1] == (
+        "0 regressions, 0 improvements, 0 changes above the threshold that are not significant"
+    )
+    drift = one.table[one.table["optimizer"] == "*"]["config"].iloc[0]
+    assert drift.startswith("all 24 cells:")
+    few = compare_runs(timing_runs().head(3), timing_runs().head(3))
+    assert any("Holm over 1 test needs" in note for note in few.notes), few.notes
+
+
+def test_tiny_p_values_read_as_a_bound_never_as_0(comparison):
+    table = comparison.table.copy()
+    regression = table["verdict"] == "regression"
+    table.loc[regression, "p_holm"] = 0.0
+    comparison = dataclasses.replace(comparison, table=table)
+    for fmt, end in (("table", "  < 1e-4"), ("md", " | < 1e-4 |")):
+        row = next(line for line in format_comparison(comparison, fmt).splitlines()
+                   if "regression" in line and "+5" in line)  # fmt: skip
+        assert row.endswith(end), row  # p_holm, the last column; it read "0"
+
+
+@pytest.mark.parametrize(
+    ("p", "text"),
+    [(0.0, "< 1e-4"), (3e-12, "< 1e-4"), (9.9e-5, "< 1e-4"), (1.6e-4, "0.00016"), (0.05, "0.05"),
+     (1.0, "1"), (float("nan"), "-"), (None, "-")],
+)  # fmt: skip
+def test_format_p(p, text):
+    assert format_p(p) == text
+
+
+def test_markdown_escapes_names_from_the_stores(comparison):
+    table = comparison.table.copy()
+    table.loc[table["verdict"] == "regression", "optimizer"] = "[x](javascript:alert(1))"
+    md = format_comparison(dataclasses.replace(comparison, table=table), "md")
+    assert "[x](javascript:" not in md and "\\[x\\](javascript:alert(1))" in md

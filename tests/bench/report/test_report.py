@@ -141,3 +141,36 @@ def test_headless_chromium_renders_the_page_with_every_image_decoded(report):
 
         pixels = imread(shot)
     assert pixels.shape[0] == 2000 and pixels.std() > 0.05  # a rendered page, not a blank one
+
+
+def test_leaderboard_p_values_below_1e_4_read_as_a_bound():
+    import pandas as pd
+
+    from bench.report.writer import problem_section
+
+    group = pd.DataFrame(
+        {"rank": [1.0, 2.0, 3.0], "optimizer": ["adam", "sgd", "rprop"],
+         "mark": ["best", "*", ""], "config": ["lr=0.01"] * 3, "median": [0.1, 0.5, 0.2],
+         "q1": [0.1] * 3, "q3": [0.6] * 3, "ci_low": [0.1] * 3, "ci_high": [0.6] * 3,
+         "success": [1.0] * 3, "divergence": [0.0] * 3, "median_steps": [10.0] * 3,
+         "ert": [10.0] * 3, "p_holm": [float("nan"), 0.0, 0.32], "n_seeds": [10] * 3,
+         "target": [1e-3] * 3}
+    )  # fmt: skip
+    table = problem_section(1, "rosenbrock", group).blocks[0].content
+    assert list(table["p (Holm)"]) == ["–", "< 1e-4", "0.32"]  # it read "0"
+
+
+def test_setup_counts_agree_with_their_nouns():
+    import pandas as pd
+
+    from bench.report.writer import setup_section
+
+    runs = pd.DataFrame({"cell_key": ["k"] * 3, "seed": [0, 1, 2], "problem": ["xor"] * 3,
+                         "steps": [60] * 3})  # fmt: skip
+    experiments = pd.DataFrame([{"name": "tiny", "blas": [{"internal_api": "openblas",
+                                 "version": "0.3", "architecture": "Haswell",
+                                 "num_threads": 1}]}])  # fmt: skip
+    table = setup_section(runs, experiments, "final_train_loss").blocks[0].content
+    values = dict(zip(table[""], table["value"], strict=True))
+    assert values["runs"] == "3 in 1 configuration"  # it read "1 configurations"
+    assert values["BLAS"].endswith("1 thread")
