@@ -90,12 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
+    try:  # Ctrl-C while the commands are imported: one line too, not a traceback
+        args = build_parser().parse_args(argv)
+        from bench.grid import GridError
+        from bench.run.parallel.workers import WorkerError
+        from bench.store.store import StoreError
+    except KeyboardInterrupt:
+        print("\noptbench: interrupted before anything ran", file=sys.stderr)
+        return 130
     if os.getcwd() not in sys.path:
         sys.path.append(os.getcwd())  # `--plugin my_module` finds my_module.py here
-    from bench.grid import GridError
-    from bench.run.parallel.workers import WorkerError
-    from bench.store.store import StoreError
 
     previous = _catch_sigterm()
     try:
