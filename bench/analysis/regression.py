@@ -205,13 +205,16 @@ def _cell_rows(base: pd.DataFrame, current: pd.DataFrame) -> list[dict]:
     rows = []
     for key, old in base.groupby("cell_key", sort=True):
         new = current_by_key[key]
-        old_valid, new_valid = old[old["valid"]], new[new["valid"]]
-        rows.append(_test_row(key, "final_loss", old_valid["final_loss"], new_valid["final_loss"]))
+        old_valid, new_valid = _paired(old[old["valid"]], new[new["valid"]])
+        paired = bool(old_valid.attrs.get("paired"))
+        rows.append(
+            _test_row(key, "final_loss", old_valid["final_loss"], new_valid["final_loss"], paired)
+        )
         for column in targets:
             before = _steps(old_valid, column)
             after = _steps(new_valid, column)
             if np.isfinite(before).any() or np.isfinite(after).any():
-                rows.append(_test_row(key, column, before, after))
+                rows.append(_test_row(key, column, before, after, paired))
         errors = (int((~old["valid"]).sum()), int((~new["valid"]).sum()))
         if any(errors):
             rows.append(
@@ -234,20 +237,45 @@ def _steps(runs: pd.DataFrame, column: str) -> np.ndarray:
     return runs[column].astype("float64").fillna(np.inf).to_numpy()
 
 
-def _test_row(key: str, metric: str, before, after) -> dict:
+def _paired(old: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both stores' valid runs of one cell, sorted by seed and marked ``paired`` when they hold
+    the same seeds: run k of a cell draws the same random numbers in both stores."""
+    old, new = old.sort_values("seed"), new.sort_values("seed")
+    paired = len(old) > 0 and list(old["seed"]) == list(new["seed"])
+    old.attrs["paired"] = new.attrs["paired"] = paired
+    return old, new
+
+
+def _test_row(key: str, metric: str, before, after, paired: bool = False) -> dict:
+    """One metric of one cell: the medians, their change, and the test's p-value (paired
+    Wilcoxon signed-rank on the seeds both stores ran, else Mann-Whitney U)."""
     before = np.asarray(before, dtype=np.float64)
     after = np.asarray(after, dtype=np.float64)
     base, current = median(before), median(after)
+    if paired:
+        same_inf = np.isinf(before) & (after == before)  # both never reached, or both diverged
+        with np.errstate(invalid="ignore"):
+            differences = np.where(same_inf, 0.0, after - before)
+        p_value = wilcoxon(differences)
+        floor = _wilcoxon_floor(int(np.sum((differences != 0) & ~np.isnan(differences))))
+    else:
+        p_value = mann_whitney(after, before)
+        floor = _mann_whitney_floor(np.sum(~np.isnan(before)), np.sum(~np.isnan(after)))
     return {
         "cell_key": key,
         "metric": metric,
         "base": base,
         "current": current,
         "change": relative_change(base, current),
-        "p_value": mann_whitney(after, before),
+        "p_value": p_value,
         "_equal": _all_equal(before, after),
-        "_floor": _mann_whitney_floor(np.sum(~np.isnan(before)), np.sum(~np.isnan(after))),
+        "_floor": floor,
     }
+
+
+def _wilcoxon_floor(n: int) -> float:
+    """The smallest two-sided Wilcoxon signed-rank p-value of n nonzero paired differences."""
+    return 1.0 if n == 0 else min(1.0, 2.0 / 2.0**n)
 
 
 def _all_equal(before: np.ndarray, after: np.ndarray) -> bool:

@@ -16,6 +16,11 @@ import numpy as np
 
 from bench.grid.axes import axes
 
+# How runs draw their random numbers; recorded with every experiment. "common-1": keyed by
+# (grid seed, problem configuration, initializer, seed index), so seeds are paired across
+# configurations. Stores that lack it were written with streams keyed by the whole configuration.
+RANDOM_STREAMS = "common-1"
+
 
 class Cell:
     """One grid configuration and the seed indices to run it with.
@@ -95,13 +100,24 @@ class Cell:
         canonical = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:24]
 
-    def seed_sequence(self, seed: int) -> np.random.SeedSequence:
-        """The entropy of run ``seed``: grid seed, cell hash and seed index, nothing else.
+    def stream_identity(self) -> dict[str, Any]:
+        """What a run's random numbers depend on besides its seed index: the grid seed, the
+        problem configuration and the initializer. Never the optimizer, the clipping, the
+        schedule or the regularizer, so seed k of a problem starts every configuration from the
+        same point and feeds it the same batches and gradient noise (common random numbers)."""
+        return {"problem": self.problem, "problem_params": self.problem_params,
+                "initializer": self.initializer, "grid_seed": self.grid_seed}  # fmt: skip
 
-        A run's random numbers therefore do not depend on which other seeds share its cell, on
-        the number of jobs, the backend or the order in which cells run.
+    def seed_sequence(self, seed: int) -> np.random.SeedSequence:
+        """The entropy of run ``seed``: :meth:`stream_identity` and the seed index, nothing else.
+
+        Runs of different configurations with the same seed index are therefore paired; a run's
+        numbers do not depend on which other seeds share its cell, on the number of jobs, the
+        backend or the order in which cells run.
         """
-        words = [int(self.key[i : i + 8], 16) for i in range(0, len(self.key), 8)]
+        canonical = json.dumps(self.stream_identity(), sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(canonical.encode()).hexdigest()[:24]
+        words = [int(digest[i : i + 8], 16) for i in range(0, len(digest), 8)]
         return np.random.SeedSequence([self.grid_seed, *words, seed])
 
     def with_seeds(self, seeds: tuple[int, ...]) -> Cell:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.grid.cell import Cell
+from bench.grid.cell import RANDOM_STREAMS, Cell
 from bench.run.result import STATUSES, CellResult
 from bench.store import files, frames, machine, rows, schema, wal
 from bench.store.errors import StoreError, one_line
@@ -172,7 +172,8 @@ class Store:
             The experiment id; :meth:`write` uses it by default from now on.
         """
         self._require_writable()
-        info = [machine.machine_info(), machine.blas_info(), machine.package_versions()]
+        versions = machine.package_versions() | {"random_streams": RANDOM_STREAMS}
+        info = [machine.machine_info(), machine.blas_info(), versions]
         row = (name, spec_text, *map(json.dumps, info), rows.now(), schema.SCHEMA_VERSION)
         try:
             with _transaction(self._conn):

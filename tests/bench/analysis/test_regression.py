@@ -17,7 +17,7 @@ from bench.grid.cell import Cell
 from bench.run.engine import run_cell
 from bench.store.store import Store
 
-SEEDS = tuple(range(8))  # 8 vs 8 seeds: a complete separation has p = 2 / C(16, 8) = 1.6e-4
+SEEDS = tuple(range(8))  # 8 paired seeds, all worse: Wilcoxon p = 2 / 2^8 = 0.0078
 
 
 def cells():
@@ -25,7 +25,7 @@ def cells():
                 log_every=10, seeds=SEEDS)  # fmt: skip
     return [
         Cell(**base, optimizer="adam", optimizer_params={"lr": 0.05}),
-        Cell(**base, optimizer="sgd", optimizer_params={"lr": 0.002}),
+        Cell(**base, optimizer="sgd", optimizer_params={"lr": 0.001}),  # no seed diverges
     ]
 
 
