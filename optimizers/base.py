@@ -7,7 +7,8 @@ so runs never mix.
 
 A built-in rule writes only what is its own: the names of its state buffers (torch's names), its
 step's scalar coefficients, and its update of one array. ``Optimizer.step`` is the one loop around
-them, and runs each update through :func:`optimizers.blocked.apply` (the fast path).
+them, and runs each update through a fused kernel (:mod:`optimizers.fused`, with numba) or else
+:func:`optimizers.blocked.apply` (the blocked NumPy path).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from optimizers import blocked
+from optimizers import blocked, fused
 from optimizers._validate import check_number
 from optimizers.registry import Registry
 
@@ -145,9 +146,11 @@ class Optimizer:
         state.step += 1
         coefficients = self.coefficients(state, self.lr if lr is None else lr)
         buffers = [state.buffers.get(name) for name in self.state_buffers]
+        launcher = fused.launcher_for(type(self).update)
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             arrays = (p, g, *[None if b is None else b[i] for b in buffers])
-            blocked.apply(self.update, arrays, state.work[i], **coefficients)
+            if launcher is None or not fused.try_launch(launcher, self, arrays, coefficients):
+                blocked.apply(self.update, arrays, state.work[i], **coefficients)
 
     def coefficients(self, state: State, lr: float) -> dict[str, float | bool | None]:
         """The step's scalars, passed to ``update`` as keywords (``state.step`` already counts

@@ -12,7 +12,8 @@ The checks, in order:
    returns None;
 2. float32 and float64 params keep their dtype, and so does every array of the state;
 3. runs are independent: perturbing one run's params and grads leaves every other run bit for bit;
-4. the blocked fast path equals the whole-array reference path bit for bit (rules with ``update``);
+4. the blocked fast path, and the fused kernel where numba and a kernel for the rule exist, equal
+   the whole-array NumPy reference path bit for bit (rules with ``update``);
 5. a per-step ``lr`` equals a rule built with that lr (rules with ``uses_lr_per_step = False``
    must instead ignore it);
 6. a steady-state step allocates nothing proportional to the parameter count (``tracemalloc``);
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from optimizers import base, blocked
+from optimizers import base, blocked, fused
 from optimizers.base import Optimizer
 
 SHAPES = ((3, 5), (3, 2, 4))  # 3 runs of a 5-vector and of a 2x4 matrix
@@ -173,20 +174,24 @@ def check_runs_independent(make: Callable[..., Optimizer], label: str, hyper: di
 
 
 def check_fast_path(make: Callable[..., Optimizer], label: str, hyper: dict) -> None:
-    """The blocked fast path equals the whole-array reference path bit for bit."""
+    """The blocked path and the fused kernel (if any) equal the whole-array reference path bit
+    for bit."""
     opt = make()
     if type(opt).update is Optimizer.update:
         return  # the rule has its own step, hence no blocked path
+    paths = [(f"blocked path ({block}-byte blocks", block, False) for block in (12, 64, 400)]
+    if fused.launcher_for(type(opt).update) is not None:
+        paths.append(("fused kernel (numba", None, True))
     for dtype in (np.float32, np.float64):
         params, grads = _problem(3, BLOCKED_SHAPES, dtype, steps=10)
-        with blocked.block_bytes(None):
+        with blocked.block_bytes(None), fused.kernels(False):
             reference = _run(opt, params, grads)
-        for block in (12, 64, 400):  # bytes: boundaries land inside the arrays
-            with blocked.block_bytes(block, min_blocked=0):
+        for what, block, kernels in paths:  # block boundaries land inside the arrays
+            with blocked.block_bytes(block, min_blocked=0), fused.kernels(kernels):
                 fast = _run(opt, params, grads)
             for k, (ref, got) in enumerate(zip(reference, fast, strict=True)):
                 assert np.array_equal(ref, got), (
-                    f"{label}: blocked path ({block}-byte blocks, {np.dtype(dtype).name}) "
+                    f"{label}: {what}, {np.dtype(dtype).name}) "
                     f"differs from the reference path in parameter array {k}"
                 )
 

@@ -21,6 +21,7 @@ from bench.speed.timing import (
     torch_step,
     with_torch_threads,
 )
+from optimizers import fused
 
 # rule -> (hyperparameters, arrays the step must read and write)
 STEP_RULES: dict[str, tuple[dict, int]] = {
@@ -30,6 +31,10 @@ STEP_RULES: dict[str, tuple[dict, int]] = {
     "adagrad": ({}, 5),  # reads p, g, sum; writes p, sum
     "lion": ({}, 5),  # reads p, g, m; writes p, m
 }
+# The fused rows' targets (issue 11): at most 1.1x torch's fused kernel where torch has one,
+# otherwise at most FUSED_COPY_TARGET[n] times the copy floor.
+FUSED_TORCH_TARGET = 1.1
+FUSED_COPY_TARGET = {10**7: 0.8, 10**5: 2.0}
 
 
 @dataclasses.dataclass
@@ -52,15 +57,22 @@ class Row:
 
 
 def step_rows(n: int, target: float, repeats: int, number: int) -> list[Row]:
-    """Each rule of ``STEP_RULES`` at ``n`` float32 parameters against its copy floor."""
-    rows = []
+    """Each rule of ``STEP_RULES`` at ``n`` float32 parameters against its copy floor: the
+    blocked NumPy path, then (with numba) the fused kernel, all timed side by side."""
+    rows, fused_rows = [], []
+    kernels = fused.available()
+    if kernels:
+        print(fused_compile_line(n), flush=True)
     for name, (kwargs, arrays) in STEP_RULES.items():
-        ours = numpy_step(name, kwargs, (1, n), np.float32)
+        kernel = numpy_step(name, kwargs, (1, n), np.float32)
+        ours = numpy_only(kernel)
         candidates = {
             "ours": ours,
             "floor": copy_floor(arrays, n),
             "reference": reference_path(ours),
         }
+        if kernels:
+            candidates["fused"] = kernel
         for mode in ("foreach", "fused"):
             step = torch_step(name, kwargs, (1, n), **{mode: True})
             if step is not None:
@@ -80,7 +92,48 @@ def step_rows(n: int, target: float, repeats: int, number: int) -> list[Row]:
                 },
             )
         )
-    return rows
+        if kernels:
+            fused_rows.append(fused_row(f"{label}, {arrays} arrays", n, times))
+    return rows + fused_rows
+
+
+def fused_row(label: str, n: int, times: dict[str, float]) -> Row:
+    """The fused kernel against torch's fused step where torch has one, else the copy floor."""
+    versus_torch = "torch fused" in times
+    floor = times["torch fused"] if versus_torch else times["floor"]
+    return Row(
+        f"fused {label}" + (" (floor: torch fused)" if versus_torch else ""),
+        times["fused"],
+        floor,
+        FUSED_TORCH_TARGET if versus_torch else FUSED_COPY_TARGET.get(n, 2.0),
+        {
+            "fused / copy floor": times["fused"] / times["floor"],
+            "fused / numpy": times["fused"] / times["ours"],
+        },
+    )
+
+
+def numpy_only(step: Callable[[], None]) -> Callable[[], None]:
+    """``step`` with the fused kernels switched off (the blocked NumPy path)."""
+
+    def run() -> None:
+        with fused.kernels(False):
+            step()
+
+    return run
+
+
+def fused_compile_line(n: int) -> str:
+    """numba's version and each kernel's first-call seconds (compile, or load from numba's cache)
+    for the rules of ``STEP_RULES`` at ``n`` float32 parameters."""
+    before = fused.compile_seconds()
+    for name, (kwargs, _) in STEP_RULES.items():
+        numpy_step(name, kwargs, (1, 8), np.float32)  # its first steps compile the kernel
+    seconds = {key: value - before.get(key, 0.0) for key, value in fused.compile_seconds().items()}
+    listed = ", ".join(f"{key} {value:.2f} s" for key, value in seconds.items() if value) or (
+        "all compiled earlier in this run"
+    )
+    return f"fused kernels: numba {fused.numba_version()}; first call (compile or cache): {listed}"
 
 
 def mlp_row(repeats: int, batch: int = 128) -> Row:

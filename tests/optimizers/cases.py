@@ -35,6 +35,19 @@ CASES = [
     ("rprop", {"etas": (0.3, 1.5), "step_sizes": (1e-4, 0.1)}),
     ("lion", {}),
     ("lion", {"weight_decay": 0.1, "betas": (0.95, 0.98), "lr": 1e-3}),
+    ("adafactor", {}),
+    ("adafactor", {"weight_decay": 0.05, "d": 2.0, "eps": (1e-30, 1e-3), "beta2_decay": -0.5}),
+    ("lamb", {}),
+    ("lamb", {"weight_decay": 0.1, "lr": 0.01}),
+    ("lamb", {"weight_decay": 0.01, "weight_decouple": False, "grad_averaging": False}),
+    ("lamb", {"weight_decay": 0.01, "fixed_decay": True, "adam": True, "betas": (0.8, 0.99)}),
+    ("lars", {}),
+    ("lars", {"lr": 1.0, "weight_decay": 0.01, "trust_coefficient": 0.02}),
+    ("lars", {"lr": 0.5, "weight_decay": 0.01, "nesterov": True, "dampening": 0.1}),
+    ("lars", {"momentum": 0.0, "weight_decay": 0.1, "lr": 0.1}),
+    ("adan", {}),
+    ("adan", {"weight_decay": 0.02, "lr": 0.01}),
+    ("adan", {"weight_decay": 0.02, "weight_decouple": True, "betas": (0.9, 0.9, 0.999)}),
 ]
 
 

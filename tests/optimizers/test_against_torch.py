@@ -48,20 +48,25 @@ def test_fixed_torch_keywords_are_the_rule_defaults(name):
 
 @pytest.mark.parametrize("case", WITH_TORCH, ids=case_id)
 def test_matches_torch_optim_over_100_steps(case):
+    """Each run's slice is its own torch parameter, as torch's per-tensor norms (Adafactor) need."""
     name, kw = case
     opt = optimizers.create(name, **kw)
     rng = np.random.default_rng(5)
     params = [rng.standard_normal((2, 4)), rng.standard_normal((2, 3, 3))]
-    tensors = [torch.tensor(p.copy(), dtype=torch.float64, requires_grad=True) for p in params]
-    reference = torch_class(opt.torch_reference)(tensors, **opt.torch_arguments())
+    tensors = [
+        [torch.tensor(run.copy(), dtype=torch.float64, requires_grad=True) for run in p]
+        for p in params
+    ]
+    flat = [tensor for per_run in tensors for tensor in per_run]
+    reference = torch_class(opt.torch_reference)(flat, **opt.torch_arguments())
     state = opt.init(params)
     for t in range(100):
         grads = [rng.standard_normal(p.shape) * np.exp(rng.normal()) for p in params]
         opt.step(params, grads, state)
-        for tensor, g in zip(tensors, grads, strict=True):
-            tensor.grad = torch.tensor(g)
+        for per_run, g in zip(tensors, grads, strict=True):
+            for tensor, run in zip(per_run, g, strict=True):
+                tensor.grad = torch.tensor(run.copy())
         reference.step()
-        for p, tensor in zip(params, tensors, strict=True):
-            np.testing.assert_allclose(
-                p, tensor.detach().numpy(), rtol=1e-11, atol=1e-13, err_msg=f"step {t + 1}"
-            )
+        for p, per_run in zip(params, tensors, strict=True):
+            expected = np.stack([tensor.detach().numpy() for tensor in per_run])
+            np.testing.assert_allclose(p, expected, rtol=1e-11, atol=1e-13, err_msg=f"step {t + 1}")

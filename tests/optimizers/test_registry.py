@@ -154,7 +154,8 @@ def test_state_size_is_what_init_allocates(name):
     opt = optimizers.create(name)
     params = [np.ones((2, 3), dtype=np.float32), np.ones((2, 5), dtype=np.float32)]
     state = opt.init(params)
-    held = sum(a.nbytes for arrays in state.buffers.values() for a in arrays)
+    # a buffer an array does not keep is None (Adafactor's factors are for matrices only)
+    held = sum(a.nbytes for arrays in state.buffers.values() for a in arrays if a is not None)
     assert held == opt.state_bytes_per_param(np.float32) * 16
     assert held == opt.state_floats_per_param() * 4 * 16
 

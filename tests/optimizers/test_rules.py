@@ -32,11 +32,13 @@ def run(opt, params, grad_sequence, lr_sequence=None):
 
 
 def test_every_registered_rule_has_a_case_and_a_reference():
-    """A reference is a textbook loop here or torch.optim (test_against_torch.py); a new rule
-    with a torch counterpart needs only its file and a row of CASES."""
+    """A reference is a textbook loop here, torch.optim (test_against_torch.py) or another
+    library (``reference``, test_against_pytorch_optimizer.py); a new rule with a reference
+    needs only its file and a row of CASES."""
     assert sorted({name for name, _ in CASES}) == optimizers.names()
     for name in optimizers.names():
-        assert name in textbook.RULES or optimizers.get(name).torch_reference, name
+        cls = optimizers.get(name)
+        assert name in textbook.RULES or cls.torch_reference or getattr(cls, "reference", None)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[0] in textbook.RULES], ids=case_id)

@@ -1,0 +1,60 @@
+"""AdaGrad and RMSprop (:mod:`optimizers.rules.adaptive`) as one fused loop each."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimizers.kernels import kernel
+from optimizers.rules.adaptive import Adagrad, RMSprop
+
+
+@kernel
+def adagrad(p, g, state_sum, coupled, wd, eps, neg_clr):
+    """Every scalar is of the params' dtype; ``neg_clr`` = -lr / (1 + (t - 1) lr_decay)."""
+    for i in range(p.size):
+        d = g[i]
+        if coupled:
+            d = p[i] * wd + d
+        s = state_sum[i] + d * d
+        state_sum[i] = s
+        p[i] = p[i] + d / (np.sqrt(s) + eps) * neg_clr
+
+
+@kernel
+def rmsprop(p, g, square_avg, grad_avg, momentum_buffer, coupled, wd, alpha, rest, eps, mu, neg_lr):
+    """Every scalar is of the params' dtype: ``rest`` = 1 - alpha, ``mu`` = momentum,
+    ``neg_lr`` = -lr; ``grad_avg`` (centered) and ``momentum_buffer`` may be None."""
+    for i in range(p.size):
+        d = g[i]
+        if coupled:
+            d = p[i] * wd + d
+        v = square_avg[i] * alpha + d * d * rest
+        square_avg[i] = v
+        if grad_avg is not None:
+            a = grad_avg[i] * alpha + d * rest
+            grad_avg[i] = a
+            v = v - a * a
+        step = d / (np.sqrt(v) + eps)
+        if momentum_buffer is not None:
+            step = momentum_buffer[i] * mu + step
+            momentum_buffer[i] = step
+        p[i] = p[i] + step * neg_lr
+
+
+def launch_adagrad(opt, p, g, state_sum, *, clr) -> None:
+    """Adagrad.update's arguments, scratch buffers left out."""
+    f = p.dtype.type
+    coupled = bool(opt.weight_decay)
+    adagrad(p, g, state_sum, coupled, f(opt.weight_decay), f(opt.eps), f(-clr))
+
+
+def launch_rmsprop(opt, p, g, square_avg, grad_avg, momentum_buffer, *, lr) -> None:
+    """RMSprop.update's arguments, scratch buffers left out."""
+    f = p.dtype.type
+    rmsprop(
+        p, g, square_avg, grad_avg, momentum_buffer, bool(opt.weight_decay), f(opt.weight_decay),
+        f(opt.alpha), f(1.0 - opt.alpha), f(opt.eps), f(opt.momentum), f(-lr),
+    )  # fmt: skip
+
+
+LAUNCHERS = {Adagrad.update: launch_adagrad, RMSprop.update: launch_rmsprop}

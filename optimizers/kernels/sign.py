@@ -1,0 +1,35 @@
+"""Lion (:meth:`optimizers.rules.sign.Lion.update`) as one fused loop."""
+
+from __future__ import annotations
+
+from optimizers.kernels import kernel
+from optimizers.rules.sign import Lion
+
+
+@kernel
+def lion(p, g, exp_avg, decoupled, keep, b1, c1, b2, c2, one, neg_lr):
+    """Every scalar is of the params' dtype: ``keep`` = 1 - lr wd, ``c1`` = 1 - b1,
+    ``c2`` = 1 - b2, ``one`` = 1, ``neg_lr`` = -lr."""
+    zero = one - one
+    for i in range(p.size):
+        m = exp_avg[i]
+        c = m * b1 + g[i] * c1
+        # np.sign: +1, -1, +0 for either zero, NaN for NaN
+        s = one if c > zero else (-one if c < zero else (c if c != c else zero))
+        if decoupled:
+            p[i] = p[i] * keep
+        p[i] = p[i] + s * neg_lr
+        exp_avg[i] = m * b2 + g[i] * c2
+
+
+def launch(opt, p, g, exp_avg, *, lr) -> None:
+    """Lion.update's arguments, scratch buffers left out."""
+    f = p.dtype.type
+    beta1, beta2 = opt.betas
+    lion(
+        p, g, exp_avg, bool(opt.weight_decay), f(1.0 - lr * opt.weight_decay),
+        f(beta1), f(1.0 - beta1), f(beta2), f(1.0 - beta2), f(1.0), f(-lr),
+    )  # fmt: skip
+
+
+LAUNCHERS = {Lion.update: launch}

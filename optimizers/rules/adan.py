@@ -1,0 +1,106 @@
+"""Adan (Xie et al. 2024) as pytorch-optimizer implements it."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from optimizers.base import Optimizer, State, register, validate_common
+from optimizers.rules._per_run import ExternalReference
+
+INF = math.inf
+NON_NEGATIVE = (0.0, INF, False, True)
+
+
+@register("adan")
+@dataclasses.dataclass(frozen=True)
+class Adan(ExternalReference, Optimizer):
+    r"""Adan, adaptive Nesterov momentum (Xie et al. 2024), as pytorch_optimizer.Adan.
+
+    .. math::
+        \Delta_t &= g_t - g_{t-1} \quad (\Delta_1 = 0) \\
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1) g_t, \quad
+            n_t = \beta_2 n_{t-1} + (1-\beta_2) \Delta_t \\
+        v_t &= \beta_3 v_{t-1} + (1-\beta_3) (g_t + \beta_2 \Delta_t)^2 \\
+        \eta_t &= \sqrt{v_t} / \sqrt{1-\beta_3^t} + \epsilon \\
+        \theta &\leftarrow \theta (1 - \gamma\lambda) \quad (\text{weight\_decouple}) \\
+        \theta &\leftarrow \theta - \frac{\gamma}{1-\beta_1^t} \frac{m_t}{\eta_t}
+            - \frac{\gamma \beta_2}{1-\beta_2^t} \frac{n_t}{\eta_t} \\
+        \theta &\leftarrow \theta / (1 + \gamma\lambda) \quad (\text{without weight\_decouple})
+
+    pytorch-optimizer's ``max_grad_norm`` (global gradient clipping, off by default) is not
+    offered: it is the engine's ``global_norm`` clipping. State: ``exp_avg`` (m),
+    ``exp_avg_sq`` (v), ``exp_avg_diff`` (n) and ``previous_grad`` (holds :math:`-g_{t-1}`).
+    """
+
+    lr: float = 1e-3
+    betas: tuple[float, float, float] = (0.98, 0.92, 0.99)
+    weight_decay: float = 0.0
+    weight_decouple: bool = False
+    eps: float = 1e-8
+
+    state_buffers = ("exp_avg", "exp_avg_sq", "exp_avg_diff", "previous_grad")
+    work_buffers = ("denom", "work")
+    reference = "pytorch_optimizer.Adan"
+    quadratic_lr = 0.01
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        betas = self.betas
+        if not isinstance(betas, tuple | list) or len(betas) != 3:
+            raise ValueError(f"adan: betas must be three numbers, got {betas!r}")
+        for k, beta in enumerate(betas):
+            if isinstance(beta, bool) or not isinstance(beta, int | float) or not 0 <= beta < 1:
+                raise ValueError(f"adan: betas[{k}]={beta!r} is out of range; allowed [0, 1)")
+        self._set("betas", tuple(float(b) for b in betas))
+        validate_common(self, weight_decay=NON_NEGATIVE, eps=NON_NEGATIVE)
+
+    def coefficients(self, state: State, lr: float) -> dict[str, float | bool]:
+        t = state.step
+        beta1, beta2, beta3 = self.betas
+        return {
+            "lr": lr,
+            "first": t == 1,
+            "avg_coef": -lr / (1.0 - beta1**t),
+            "diff_coef": -lr * beta2 / (1.0 - beta2**t),
+            "sqrt_bias_correction3": math.sqrt(1.0 - beta3**t),
+        }
+
+    def update(
+        self, p, g, exp_avg, exp_avg_sq, exp_avg_diff, previous_grad, denom, work, *,
+        lr, first, avg_coef, diff_coef, sqrt_bias_correction3,
+    ) -> None:  # fmt: skip
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
+        beta1, beta2, beta3 = self.betas
+        if first:
+            np.negative(g, out=previous_grad)  # so that Delta_1 = 0
+        diff = previous_grad
+        diff += g  # Delta_t = g_t - g_{t-1}
+        np.multiply(g, 1.0 - beta1, out=work)
+        exp_avg *= beta1
+        exp_avg += work
+        np.multiply(diff, 1.0 - beta2, out=work)
+        exp_avg_diff *= beta2
+        exp_avg_diff += work
+        diff *= beta2
+        diff += g  # g_t + beta2 Delta_t
+        np.multiply(diff, diff, out=work)
+        work *= 1.0 - beta3
+        exp_avg_sq *= beta3
+        exp_avg_sq += work
+        np.sqrt(exp_avg_sq, out=denom)
+        denom /= sqrt_bias_correction3
+        denom += self.eps
+        if self.weight_decay and self.weight_decouple:
+            p *= 1.0 - lr * self.weight_decay
+        np.divide(exp_avg, denom, out=work)
+        work *= avg_coef
+        p += work
+        np.divide(exp_avg_diff, denom, out=work)
+        work *= diff_coef
+        p += work
+        if self.weight_decay and not self.weight_decouple:
+            p /= 1.0 + lr * self.weight_decay
+        np.negative(g, out=previous_grad)
