@@ -16,6 +16,7 @@ import textwrap
 import threading
 
 from bench.errors import UsageError
+from bench.text import closest
 
 # name -> module; the order is the order of `optbench --help`.
 COMMANDS = {
@@ -25,18 +26,21 @@ COMMANDS = {
     "demo": "bench.commands.demo",
     "report": "bench.commands.report",
     "copy": "bench.commands.copy",
+    "export": "bench.commands.export",
+    "merge": "bench.commands.merge",
     "compare": "bench.commands.compare",
     "speed": "bench.commands.speed",
 }
 
+# The top-level help's table; each command module has its own EXIT_CODES, shown by its --help.
 EXIT_CODES = """\
 exit codes:
-  0    everything ran (diverged runs are results, not failures)
-  1    some runs ended in 'error' (tracebacks are in the store)
-  2    bad input: unknown name, out-of-range value, broken grid or store file; or a store
-       that is read-only, full, or in use by another run (cells stored before are kept)
-  130  interrupted (Ctrl-C); finished cells are kept, rerun the same command to resume
-  143  terminated (SIGTERM); as for Ctrl-C
+  0    the command did what it was asked
+  1    the command's own kind of failure (see optbench COMMAND --help): runs ended in 'error'
+       (run), a regression (compare, speed)
+  2    bad input: an unknown command, name or value, a broken grid or store file
+  130  interrupted (Ctrl-C)
+  143  terminated (SIGTERM)
 """
 
 
@@ -88,8 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def unknown_command(argv: list[str]) -> str | None:
+    """The one-line message for a first argument that is neither an option nor a command."""
+    if not argv or argv[0].startswith("-") or argv[0] in COMMANDS:
+        return None
+    return f"optbench: unknown command {argv[0]!r}{closest(argv[0], COMMANDS)}"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    message = unknown_command(argv)
+    if message:  # argparse would print its usage and every command name over several lines
+        print(message, file=sys.stderr)
+        return 2
     try:  # Ctrl-C while the commands are imported: one line too, not a traceback
         args = build_parser().parse_args(argv)
         from bench.grid import GridError
@@ -112,11 +127,13 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
         return 0
     except KeyboardInterrupt as interrupt:
-        print(
-            f"\noptbench {args.command}: interrupted; finished cells are saved in the store. "
-            f"Resume with the same command: optbench {' '.join(argv)}",
-            file=sys.stderr,
+        resume = (
+            f"; finished cells are saved in the store. Resume with the same command: "
+            f"optbench {' '.join(argv)}"
+            if args.command == "run"
+            else ""
         )
+        print(f"\noptbench {args.command}: interrupted{resume}", file=sys.stderr)
         return 143 if isinstance(interrupt, Terminated) else 130
     finally:
         if previous is not None:

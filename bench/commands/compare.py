@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import shutil
 import sys
+import textwrap
+
+import pandas as pd
+
+# Below this many columns the table switches to its narrow layout (at most 80 columns).
+NARROW_BELOW = 100
 
 HELP = "compare two stores of the same grid cell by cell; exit 1 on a regression"
 EXIT_CODES = """\
@@ -65,6 +73,39 @@ def parse_threshold(text: str) -> float:
     return number
 
 
+def narrow(wide: str, comparison, show_all: bool, width: int = 80) -> str:
+    """The terminal table of ``compare`` within ``width`` columns: its sentences wrapped, and
+    each row on two lines (what was compared; the medians, change and Holm p-value), the
+    configuration on a third when there is one."""
+    from bench.report.comparison import VERDICTS
+    from bench.text import format_p
+
+    head, _, rest = wide.partition("\n\n")  # the title and notes; the table; the count
+    summary = rest.rpartition("\n\n")[2]
+    wrap = functools.partial(textwrap.wrap, width=width, subsequent_indent="    ",
+                             break_long_words=False, break_on_hyphens=False)  # fmt: skip
+    lines = [out for line in head.splitlines() for out in wrap(line)] + [""]
+    table = comparison.table
+    shown = table if show_all else table[table["verdict"] != ""]
+    rank = shown["verdict"].map({v: i for i, v in enumerate(VERDICTS)}).fillna(len(VERDICTS))
+    shown = shown.assign(_rank=rank).sort_values(["_rank", "problem", "optimizer", "metric"])
+    for row in shown.itertuples():
+        lines += wrap(f"{row.verdict or '-':<11} {row.problem}  {row.optimizer}  {row.metric}")
+        change = "" if pd.isna(row.change) else f"{row.change:+.1%}".replace("inf%", "inf")
+        numbers = f"{_number(row.base)} -> {_number(row.current)}  {change}"
+        p = format_p(row.p_holm, missing="")
+        lines += wrap(f"{'':11} {numbers}" + (f"  p {p}" if p else ""))
+        if row.config:
+            lines += wrap(f"{'':11} {row.config}", subsequent_indent=" " * 12)
+    if shown.empty:
+        lines.append(rest.partition("\n")[0])  # "no change above ..."
+    return "\n".join([*lines, "", *(out for line in summary.splitlines() for out in wrap(line))])
+
+
+def _number(value) -> str:
+    return "" if pd.isna(value) else f"{value:.4g}"
+
+
 def execute(args: argparse.Namespace) -> int:
     from bench.analysis.regression import compare_stores
     from bench.errors import UsageError
@@ -82,11 +123,13 @@ def execute(args: argparse.Namespace) -> int:
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
-    print(
-        format_comparison(
-            comparison, args.format, show_all=args.all, base=args.base, current=args.current
-        )
+    text = format_comparison(
+        comparison, args.format, show_all=args.all, base=args.base, current=args.current
     )
+    columns = shutil.get_terminal_size(fallback=(120, 24)).columns
+    if args.format == "table" and columns < NARROW_BELOW:
+        text = narrow(text, comparison, args.all, min(columns, 80))
+    print(text)
     incomplete = args.require_complete and comparison.missing_cells > 0
     if incomplete:
         print(

@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 
 HELP = "copy a store into one complete .sqlite file (safe while a run writes it)"
+EXIT_CODES = """\
+exit codes:
+  0    the copy was written
+  2    bad input: a missing or broken store, a DEST that exists or cannot be written
+  130  interrupted (Ctrl-C)
+"""
 DESCRIPTION = (
     "Copy a store, including the changes still in its -wal file, into one new self-contained "
     "file with SQLite's backup API. Use it instead of cp when uploading a store as a CI "

@@ -21,6 +21,12 @@ COLUMN = 18  # where the text after a name starts
 STATE_DTYPE = np.dtype(np.float64)  # the dtype whose bytes the optimizer state is counted in
 
 HELP = "list optimizers, problems, initializers, clipping, schedules, regularizers"
+EXIT_CODES = """\
+exit codes:
+  0    everything was listed
+  2    a --plugin that cannot be imported, or that registers something broken
+  130  interrupted (Ctrl-C)
+"""
 DESCRIPTION = "Everything a grid can name, with its keywords, their defaults and other facts."
 
 

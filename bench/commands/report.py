@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 HELP = "write the comparison report (report.html, report.md and PNGs) of a store"
+EXIT_CODES = """\
+exit codes:
+  0    the report was written
+  2    bad input: a missing or broken store, a store with no runs, an output folder that
+       cannot be written (a previous report is left intact)
+  130  interrupted (Ctrl-C); files already replaced are complete, the rest are the old ones
+"""
 DESCRIPTION = (
     "Analyse every run of a store and write a self-contained report.html (figures embedded, "
     "nothing fetched from the network) and a GitHub-friendly report.md with its PNGs, by "
@@ -33,11 +39,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from bench.commands.status import existing_store
     from bench.errors import UsageError
     from bench.report.writer import write_report
 
-    if not Path(args.store).exists():
-        raise UsageError(f"{args.store}: no such store")
+    existing_store(args.store)
     try:
         html_path, md_path = write_report(args.store, args.output, args.criterion, progress=None)
     except ValueError as error:

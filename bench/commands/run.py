@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shutil
 import sys
 import time
 import tomllib
+from collections import Counter
 from pathlib import Path
 
 from bench.errors import UsageError
@@ -16,6 +18,16 @@ from bench.run.parallel import cpu_count
 from bench.run.result import CellResult
 
 HELP = "run a grid (a preset or a TOML file) into a SQLite store"
+EXIT_CODES = """\
+exit codes:
+  0    everything ran (diverged runs are results, not failures)
+  1    some runs ended in 'error': a bug to fix; the next run retries them
+  2    bad input: unknown name, out-of-range value, broken grid or store file, a --store
+       folder that does not exist; or a store that is read-only, full, or in use by another
+       run (cells stored before are kept)
+  130  interrupted (Ctrl-C); finished cells are kept, rerun the same command to resume
+  143  terminated (SIGTERM); as for Ctrl-C
+"""
 DESCRIPTION = (
     "Run every cell of a grid, in parallel, into a SQLite store (default "
     "results/<grid>.sqlite). Cells already in the store are skipped, so rerunning an "
@@ -88,7 +100,10 @@ def execute(args: argparse.Namespace) -> int:
     _check_options(args)
     _check_plugins(args)  # one that exits, crashes or hangs at import must not take us with it
     spec = load_grid(args.grid, plugins=tuple(args.plugin))
+    for warning in spec.warnings:
+        print(f"optbench run: warning: {spec.source}: {warning}", file=sys.stderr)
     path = Path(args.store) if args.store else default_store(spec.name)
+    _check_store_folder(path)
     count, runs = spec.count()
     if args.dry_run and count > MAX_CELLS and not args.yes:
         print(f"{count:,} cells, {runs:,} runs in the grid")
@@ -129,6 +144,20 @@ def _check_options(args: argparse.Namespace) -> None:
             "this process may use; the workers will share them",
             file=sys.stderr,
         )
+
+
+def _check_store_folder(store: Path) -> None:
+    """Refuse a store in a folder that does not exist (a typo would otherwise become a new
+    directory tree), except the default results folder, made on first use."""
+    folder = store.parent
+    if folder.is_dir() or folder.resolve() == default_store("grid").parent.resolve():
+        return
+    if folder.exists():
+        raise UsageError(f"{store}: {folder} is a file, not a folder; choose another --store")
+    raise UsageError(
+        f"{store}: the folder {folder} does not exist: create it (mkdir -p {folder}) or choose "
+        "another --store"
+    )
 
 
 def _check_report_path(store: Path, args: argparse.Namespace) -> None:
@@ -173,18 +202,10 @@ def _scheduler(args: argparse.Namespace):
 
 
 def _missing(store, cells: list[Cell]) -> list[Cell]:
-    """The seeds still to run: those not stored, and those whose runs failed through no fault of
-    their own (their worker was killed from outside: the error starts with ``WORKER_DIED``)."""
-    from bench.run.parallel import WORKER_DIED
-
-    todo = {cell.key: set(cell.seeds) for cell in store.missing(cells)}
-    if store.status_counts()["error"]:
-        runs = store.runs()
-        died = runs["error"].fillna("").str.startswith(WORKER_DIED) & (runs["status"] == "error")
-        for key, seed in zip(runs.loc[died, "cell_key"], runs.loc[died, "seed"], strict=True):
-            todo.setdefault(key, set()).add(int(seed))
-    wanted = [(cell, tuple(s for s in cell.seeds if s in todo.get(cell.key, ()))) for cell in cells]
-    return [cell.with_seeds(seeds) for cell, seeds in wanted if seeds]
+    """The seeds still to run: those not stored, and those that ended in ``error``. An error is a
+    bug to fix (in a plugin, say) or a worker killed from outside, never a result to keep, so
+    the next run retries it; diverged and timed-out runs are results and stay."""
+    return store.missing(cells, retry=("error",))
 
 
 def _run_and_store(todo: list[Cell], store, spec, args: argparse.Namespace, scheduler) -> None:
@@ -223,7 +244,7 @@ def _print_outcome(runs, path: Path) -> int:
     """Print the summary table and the status counts; return the number of error runs."""
     from bench.analysis.summary import format_summary
 
-    print(format_summary(runs))
+    print(format_summary(runs, width=shutil.get_terminal_size(fallback=(120, 24)).columns))
     errors = int((runs["status"] == "error").sum())
     counts = runs["status"].value_counts().to_dict()
     print(
@@ -231,8 +252,20 @@ def _print_outcome(runs, path: Path) -> int:
         + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "diverged", "error", "timeout"))
     )
     if errors:
-        print(f"{errors} runs ended in error; tracebacks: the 'error' column of {path}")
+        print(f"{errors} runs ended in error; the next optbench run retries them. Their errors:")
+        print(_distinct_errors(runs.loc[runs["status"] == "error", "error"]))
+        print(f"full tracebacks: the 'error' column of {path}")
     return errors
+
+
+def _distinct_errors(errors, shown: int = 5) -> str:
+    """The last line of each distinct traceback, most frequent first, with its count."""
+    last_lines = [(text or "").strip().splitlines() or ["(no message)"] for text in errors]
+    counts = Counter(lines[-1].strip() for lines in last_lines).most_common()
+    out = [f"  {count} x {line}" for line, count in counts[:shown]]
+    if len(counts) > shown:
+        out.append(f"  ... and {len(counts) - shown} other distinct errors")
+    return "\n".join(out)
 
 
 def dry_run(cells: list[Cell], path: Path, args: argparse.Namespace, spec) -> int:
@@ -249,7 +282,7 @@ def dry_run(cells: list[Cell], path: Path, args: argparse.Namespace, spec) -> in
     todo = cells
     if path.exists() and not args.force:
         with Store(path, create=False, readonly=True) as store:
-            todo = store.missing(cells)
+            todo = _missing(store, cells)
     runs = sum(len(c.seeds) for c in todo)
     jobs = workers(args, todo)
     print(f"{len(cells)} cells, {sum(len(c.seeds) for c in cells)} runs in the grid")

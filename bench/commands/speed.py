@@ -5,6 +5,13 @@ from __future__ import annotations
 import sys
 
 HELP = "time the optimizers, problems and harness; save runs and catch slowdowns"
+EXIT_CODES = """\
+exit codes:
+  0    the suite ran, and with --compare no regression was confirmed
+  1    a confirmed regression (slower beyond --threshold and significant), or a failed suite
+  2    bad input: a bad --threshold, --max-time or --processes, an unknown saved run
+  130  interrupted (Ctrl-C)
+"""
 DESCRIPTION = (
     "Run the speed suite (bench/speed/suite, pytest-benchmark): every optimizer's step at 10^3, "
     "10^5 and 10^6 float32 parameters and on 1,000 stacked 2-D runs, every problem's "

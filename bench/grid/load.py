@@ -63,6 +63,9 @@ class GridSpec:
         and schedules.
     schedules : dict
         Step budget -> the resolved schedules (``"steps"`` in a schedule means the budget).
+    warnings : tuple of str
+        Valid settings that were probably meant as others (``seed = 10`` for ``seeds``), each a
+        one-line message starting with its key; ``optbench run`` prints them and goes on.
     """
 
     name: str
@@ -76,6 +79,7 @@ class GridSpec:
     problems: tuple[ProblemOption, ...] = dataclasses.field(repr=False)
     options: dict[str, tuple[Option, ...]] = dataclasses.field(repr=False)
     schedules: dict[int, tuple[Option, ...]] = dataclasses.field(repr=False)
+    warnings: tuple[str, ...] = ()
 
     def _values(self, problem: ProblemOption) -> list[tuple[Axis, tuple[Option, ...]]]:
         """Each axis with the values it takes for ``problem``, in expansion order."""
@@ -307,4 +311,5 @@ def _resolve(data: dict[str, Any], text: str, label: str, plugins: tuple[str, ..
         problems=problem_options,
         options=options,
         schedules=schedules,
+        warnings=tuple(settings.near_misses(data)),
     )

@@ -8,11 +8,13 @@ from typing import Any
 from bench.grid.axes import axes
 from bench.grid.values import (
     BUDGET_KEYS,
+    DEFAULT_SEEDS,
     InvalidKeyError,
     closest,
     describe_value,
     integer,
     misplaced,
+    quoted_numbers_hint,
     string,
     top_level_keys,
 )
@@ -39,7 +41,9 @@ def seeds(value: Any) -> tuple[int, ...]:
         return seeds
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidKeyError(
-            "seeds", f"expected a count >= 1 or a list of seeds, got {describe_value(value)}"
+            "seeds",
+            f"expected a count >= 1 or a list of seeds, got {describe_value(value)}"
+            f"{quoted_numbers_hint('seeds', value)}",
         )
     return tuple(range(integer("seeds", value, 1, MAX_SEEDS)))
 
@@ -62,6 +66,21 @@ def plugin_names(data: dict[str, Any]) -> list[str]:
             "plugins", f"expected a list of module names, got {describe_value(value)}"
         )
     return [string(f"plugins[{i}]", module) for i, module in enumerate(value)]
+
+
+def near_misses(data: dict[str, Any]) -> list[str]:
+    """Warnings for valid keys that were probably meant as another one: ``seed = 10`` (the grid's
+    random seed) with no ``seeds`` (how many runs each cell makes), a classic slip."""
+    notes = []
+    value = data.get("seed")
+    plausible_count = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    if plausible_count and "seeds" not in data:
+        notes.append(
+            f"seed: seed = {value!r} sets the grid's random seed, not the number of runs per "
+            f"cell, which is seeds (default {DEFAULT_SEEDS}); for {value!r} runs per cell "
+            f"write seeds = {value!r}, or add seeds = {DEFAULT_SEEDS} to keep the default"
+        )
+    return notes
 
 
 def check_top_level(data: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ import datetime
 import json
 import math
 import numbers
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -151,12 +152,32 @@ def _integral_hint(value: Any) -> str:
     return ""
 
 
+def quoted_numbers_hint(path: str, value: Any) -> str:
+    """A hint for numbers written as a string: ``lr = "1e-3, 1e-2"`` -> `` (to sweep, write a
+    TOML list, without quotes: lr = [1e-3, 1e-2])``; ``lr = "1e-3"`` -> `` (write the number
+    without quotes: 1e-3)``; anything else -> ``""``."""
+    if not isinstance(value, str):
+        return ""
+    words = [w for w in re.split(r"[\s,;]+", value.strip().strip("[]()")) if w]
+    try:
+        finite = all(math.isfinite(float(word)) for word in words)
+    except ValueError:
+        return ""
+    if not finite or not words:
+        return ""
+    if len(words) == 1:
+        return f" (write the number without quotes: {words[0]})"
+    key = re.sub(r"\[\d+\]$", "", path.rsplit(".", 1)[-1])
+    return f" (to sweep, write a TOML list, without quotes: {key} = [{', '.join(words)}])"
+
+
 def integer(path: str, value: Any, low: int, high: int = INT64_MAX) -> int:
     """``value`` as an int in ``[low, high]``, else :class:`InvalidKeyError`."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidKeyError(
             path,
-            f"expected an integer >= {low}, got {describe_value(value)}{_integral_hint(value)}",
+            f"expected an integer >= {low}, got {describe_value(value)}"
+            f"{_integral_hint(value)}{quoted_numbers_hint(path, value)}",
         )
     if value < low:
         raise InvalidKeyError(path, f"{value!r} is out of range; allowed >= {low}")
@@ -174,16 +195,18 @@ def of_kind(path: str, value: Any, kind: type) -> None:
     if kind is bool and not isinstance(value, bool):
         raise InvalidKeyError(path, f"expected true or false, got {describe_value(value)}")
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        hint = _integral_hint(value)
+        hint = _integral_hint(value) + quoted_numbers_hint(path, value)
         raise InvalidKeyError(path, f"expected an integer, got {describe_value(value)}{hint}")
     if kind is float and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise InvalidKeyError(path, f"expected a number, got {describe_value(value)}")
+        hint = quoted_numbers_hint(path, value)
+        raise InvalidKeyError(path, f"expected a number, got {describe_value(value)}{hint}")
 
 
 def positive(path: str, value: Any) -> float:
     """``value`` as a finite float ``> 0``, else :class:`InvalidKeyError`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidKeyError(path, f"expected a number > 0, got {describe_value(value)}")
+        hint = quoted_numbers_hint(path, value)
+        raise InvalidKeyError(path, f"expected a number > 0, got {describe_value(value)}{hint}")
     if not (math.isfinite(value) and value > 0):
         raise InvalidKeyError(path, f"{value!r} is out of range; allowed a finite number > 0")
     return float(value)

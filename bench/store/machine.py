@@ -10,6 +10,7 @@ import importlib.metadata
 import os
 import platform
 import socket
+import subprocess
 from typing import Any
 
 import numpy as np
@@ -97,3 +98,32 @@ def package_versions() -> dict[str, str | None]:
         except importlib.metadata.PackageNotFoundError:
             versions[name] = None
     return versions
+
+
+def git_state(folder: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The git commit checked out in ``folder`` (default: the working directory), now.
+
+    Stores do not record the code that produced their runs, so this is the commit at the time it
+    is asked (``optbench export``), named as such by its callers.
+
+    Returns
+    -------
+    dict
+        ``git_commit`` (the ``HEAD`` hash) and ``git_dirty`` (whether tracked files differ from
+        it); both ``None`` when ``folder`` is not in a git checkout or git is not installed.
+    """
+    commit = _git(folder, "rev-parse", "--verify", "HEAD")
+    if commit is None:
+        return {"git_commit": None, "git_dirty": None}
+    changes = _git(folder, "status", "--porcelain", "--untracked-files=no")
+    return {"git_commit": commit, "git_dirty": None if changes is None else bool(changes)}
+
+
+def _git(folder: str | os.PathLike | None, *command: str) -> str | None:
+    """The stripped output of ``git command`` in ``folder``, or None if it fails."""
+    try:
+        done = subprocess.run(["git", *command], cwd=folder, capture_output=True, text=True,
+                              timeout=10, check=False)  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None

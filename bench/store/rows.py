@@ -93,15 +93,21 @@ def curve_rows(result: CellResult, ids: dict[int, int]) -> list[tuple]:
     starts = np.flatnonzero(np.r_[True, seeds[order][1:] != seeds[order][:-1]])
     steps = np.asarray(curves["step"], dtype="<i8")[order]
     metrics = np.stack([np.asarray(curves[c], dtype="<f8")[order] for c in BLOB_METRICS])
-    rows = []
-    for start, stop in zip(starts, [*starts[1:], seeds.size], strict=True):
-        run_id = ids[int(seeds[order[start]])]
-        block = metrics[:, start:stop]
-        kept = ~np.isnan(block).all(axis=1)  # a metric the problem lacks costs nothing
-        present = int(sum(1 << i for i in np.flatnonzero(kept)))
-        data = np.ascontiguousarray(block[kept]).tobytes()
-        rows.append((run_id, int(stop - start), present, steps[start:stop].tobytes(), data))
-    return rows
+    return [
+        curve_blob(ids[int(seeds[order[start]])], steps[start:stop], metrics[:, start:stop])
+        for start, stop in zip(starts, [*starts[1:], seeds.size], strict=True)
+    ]
+
+
+def curve_blob(run_id: int, steps: np.ndarray, metrics: np.ndarray) -> tuple:
+    """One run's ``curve_blobs`` row from its logged steps and its ``BLOB_METRICS`` rows
+    (``len(BLOB_METRICS)`` x points, NaN where a value is missing)."""
+    steps = np.asarray(steps, dtype="<i8")
+    metrics = np.asarray(metrics, dtype="<f8")
+    kept = ~np.isnan(metrics).all(axis=1)  # a metric the problem lacks costs nothing
+    present = int(sum(1 << i for i in np.flatnonzero(kept)))
+    data = np.ascontiguousarray(metrics[kept]).tobytes()
+    return (run_id, int(steps.size), present, steps.tobytes(), data)
 
 
 def ladder_row(cell: Cell, ladder: dict[str, Any]) -> tuple:

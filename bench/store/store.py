@@ -22,7 +22,7 @@ import pandas as pd
 
 from bench.grid.cell import RANDOM_STREAMS, Cell
 from bench.run.result import STATUSES, CellResult
-from bench.store import files, frames, machine, rows, schema, wal
+from bench.store import exporting, files, frames, machine, rows, schema, wal
 from bench.store.errors import StoreError, one_line
 from bench.store.lock import lock, undo, unlock, writable
 
@@ -151,6 +151,15 @@ class Store:
             yield self
         finally:
             self._conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on the raw connection, stamped as :meth:`write` stamps its own
+        (for bulk copies: :func:`bench.store.merging.merge_stores`)."""
+        self._require_writable()
+        with _transaction(self._conn):
+            yield self._conn
+            wal.stamp(self._conn, self._generation)
 
     def _require_writable(self) -> None:
         if self.readonly:
@@ -345,10 +354,16 @@ def load(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
         return store.runs(), store.curves()
 
 
-def export(path: str | os.PathLike, out_dir: str | os.PathLike, fmt: str = "csv") -> list[Path]:
+def export(
+    path: str | os.PathLike, out_dir: str | os.PathLike, fmt: str = "csv", *, overwrite: bool = True
+) -> list[Path]:
     """Write a store's experiments, runs and curves as ``.csv`` or ``.parquet`` files.
 
-    Lists and dicts (BLAS info, tuple-valued parameters) are written as JSON text.
+    Runs and experiments carry provenance columns: ``machine.*``, ``version.*`` and ``blas``
+    recorded when each run started, and ``export.git_commit`` / ``export.git_dirty``, the commit
+    of the working directory now (None outside a git checkout); curves carry the
+    ``experiment_id`` that joins them to it (see :mod:`bench.store.exporting`). Lists and dicts
+    (BLAS info, tuple-valued parameters) are written as JSON text.
 
     Parameters
     ----------
@@ -358,33 +373,24 @@ def export(path: str | os.PathLike, out_dir: str | os.PathLike, fmt: str = "csv"
         Directory for ``experiments``, ``runs`` and ``curves`` files (created if missing).
     fmt
         ``"csv"`` or ``"parquet"`` (needs pyarrow).
+    overwrite
+        Replace existing files; if false, an existing file is refused and nothing is written.
 
     Returns
     -------
     list of Path
         The files written.
+
+    Raises
+    ------
+    StoreError
+        The store cannot be read, a file is in the way (``overwrite=False``), or a write failed.
     """
-    if fmt not in ("csv", "parquet"):
+    if fmt not in exporting.FORMATS:
         raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
     if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
         raise ImportError("exporting to parquet needs pyarrow: pip install pyarrow (or use csv)")
     with Store(path, create=False, readonly=True) as store, store.snapshot():
-        frames = {
-            "experiments": store.experiments(),
-            "runs": store.runs(),
-            "curves": store.curves(),
-        }
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, df in frames.items():
-        for column in df.columns:
-            if pd.api.types.is_object_dtype(df[column]):
-                df[column] = df[column].map(rows.json_text)
-        file = out / f"{name}.{fmt}"
-        if fmt == "csv":
-            df.to_csv(file, index=False)
-        else:
-            df.to_parquet(file, index=False)
-        written.append(file)
-    return written
+        experiments, runs, curves = store.experiments(), store.runs(), store.curves()
+    tidy = exporting.tidy_frames(experiments, runs, curves, machine.git_state())
+    return exporting.write_frames(tidy, out_dir, fmt, overwrite=overwrite)
