@@ -31,7 +31,7 @@ STEP_RULES: dict[str, tuple[dict, int]] = {
     "adagrad": ({}, 5),  # reads p, g, sum; writes p, sum
     "lion": ({}, 5),  # reads p, g, m; writes p, m
 }
-# The fused rows' targets (issue 11): at most 1.1x torch's fused kernel where torch has one,
+# The fused rows' targets: at most 1.1x torch's fused kernel where torch has one,
 # otherwise at most FUSED_COPY_TARGET[n] times the copy floor.
 FUSED_TORCH_TARGET = 1.1
 FUSED_COPY_TARGET = {10**7: 0.8, 10**5: 2.0}

@@ -173,7 +173,7 @@ class Store:
         name
             The grid's name.
         spec_text
-            The grid spec exactly as read (TOML or JSON text).
+            The grid file exactly as read (TOML text).
 
         Returns
         -------

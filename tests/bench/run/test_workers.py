@@ -1,8 +1,7 @@
 """Worker processes: start-up deaths, orphans, plugins that kill their importer, infrastructure
 errors retried, and Dask (a hung cell alone is ``timeout``; an unreachable scheduler).
 
-Items 5, 7, 8, 14, plugins at import and orphans of issue 16. Every wait is bounded, and the
-only processes killed are ones these tests started.
+Every wait is bounded, and the only processes killed are ones these tests started.
 """
 
 from __future__ import annotations
