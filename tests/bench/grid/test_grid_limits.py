@@ -138,3 +138,9 @@ def test_footprints_count_the_parameters_of_every_builtin_problem(name):
     params = problems.create(name).init_params(np.random.default_rng(0), 1)
     assert size is not None and size.parameters == sum(p.size for p in params)
     assert size.itemsize == params[0].itemsize
+
+
+def test_a_list_of_lists_for_a_number_is_refused_at_validation():
+    """``lr = [[1e-3, 1e-2]]`` once validated as one cell and then failed at the store write."""
+    with pytest.raises(GridError, match=r"optimizers\[0\]\.lr: expected a number"):
+        parse_grid(grid("optimizers", 'name = "adam"\nlr = [[1e-3, 1e-2]]'), label="g.toml")
