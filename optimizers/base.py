@@ -72,8 +72,12 @@ class Optimizer:
     torch_reference: ClassVar[str | None] = None
     torch_kwargs: ClassVar[dict[str, Any]] = {}
     torch_omits: ClassVar[tuple[str, ...]] = ()
+    # The dotted name of a reference outside torch.optim ("pytorch_optimizer.Lamb").
+    reference: ClassVar[str | None] = None
     # False for a rule that ignores a per-step lr (rprop: lr is its initial step size only).
     uses_lr_per_step: ClassVar[bool] = True
+    # False for a rule whose first step only fills its state (ADOPT records v_1 = g^2).
+    first_step_moves: ClassVar[bool] = True
     # The lr and steps with which it reaches a small loss on optimizers.testing's quadratic.
     quadratic_lr: ClassVar[float | None] = None
     quadratic_steps: ClassVar[int] = 3000
@@ -112,7 +116,8 @@ class Optimizer:
 
     @classmethod
     def describe_extra(cls) -> dict[str, Any]:
-        """Facts for ``optimizers.describe``: torch counterpart, state size, lr handling."""
+        """Facts for ``optimizers.describe``: references, state size (of the default
+        configuration), lr handling."""
         try:
             default = cls()
         except (TypeError, ValueError):  # a plugin with required hyperparameters
@@ -121,8 +126,9 @@ class Optimizer:
         return {
             "torch": cls.torch_reference,
             "torch_kwargs": dict(cls.torch_kwargs),
-            "state_buffers": kept,  # of the default configuration
-            "state_floats_per_param": None if default is None else len(kept),
+            "reference": cls.reference,
+            "state_buffers": kept,
+            "state_floats_per_param": None if default is None else default.state_floats_per_param(),
             "uses_lr_per_step": cls.uses_lr_per_step,
         }
 

@@ -114,6 +114,20 @@ def timed_first_call(name: str, kernel: Any) -> Callable:
     return call
 
 
+def warm_up() -> None:
+    """Load (or compile) every kernel for float32 and float64 now, with one tiny step of each
+    fused rule, so that a worker pays numba's import and its cache outside any cell's timeout."""
+    if not available():
+        return
+    import optimizers  # the registry; imported here because this module is imported by it
+
+    for name in fused_rules():
+        for dtype in DTYPES:
+            params = [np.ones((1, 4), dtype=dtype)]
+            opt = optimizers.create(name)
+            opt.step(params, [np.ones((1, 4), dtype=dtype)], opt.init(params))
+
+
 def compile_seconds() -> dict[str, float]:
     """Seconds spent in calls that compiled a kernel specialization (or loaded it from numba's
     cache), by ``kernel[dtype]``, in this process so far."""

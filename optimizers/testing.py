@@ -9,7 +9,8 @@ imports no test framework (NumPy only), so a plugin's own tests, whatever runs t
 The checks, in order:
 
 1. ``step`` updates the params in place (same list, same arrays), leaves the grads alone and
-   returns None;
+   returns None; the params move on the first step (on the second for a rule declaring
+   ``first_step_moves = False``);
 2. float32 and float64 params keep their dtype, and so does every array of the state;
 3. runs are independent: perturbing one run's params and grads leaves every other run bit for bit;
 4. the blocked fast path, and the fused kernel where numba and a kernel for the rule exist, equal
@@ -121,20 +122,26 @@ def _arrays(obj: Any) -> Iterator[np.ndarray]:
 
 
 def check_step_in_place(make: Callable[..., Optimizer], label: str, hyper: dict) -> None:
-    """``step`` updates the params in place, leaves the grads alone and returns None."""
+    """``step`` updates the params in place, leaves the grads alone and returns None; the params
+    have moved after the first step, or the second if ``first_step_moves`` is False."""
     opt = make()
-    params, grad_sequence = _problem(0, SHAPES, steps=1)
-    grads = grad_sequence[0]
+    steps = 1 if opt.first_step_moves else 2
+    params, grad_sequence = _problem(0, SHAPES, steps=steps)
     ids = [id(p) for p in params]
     before = [p.copy() for p in params]
-    grads_before = [g.copy() for g in grads]
-    result = opt.step(params, grads, opt.init(params))
-    assert result is None, f"{label}: step returned {result!r}, expected None (it works in place)"
-    assert [id(p) for p in params] == ids, f"{label}: step replaced arrays in the params list"
+    state = opt.init(params)
+    for grads in grad_sequence:
+        grads_before = [g.copy() for g in grads]
+        result = opt.step(params, grads, state)
+        assert result is None, (
+            f"{label}: step returned {result!r}, expected None (it works in place)"
+        )
+        assert [id(p) for p in params] == ids, f"{label}: step replaced arrays in the params list"
+        for g, b in zip(grads, grads_before, strict=True):
+            assert np.array_equal(g, b), f"{label}: step modified the grads"
     changed = any(not np.array_equal(p, b) for p, b in zip(params, before, strict=True))
-    assert changed, f"{label}: step left every parameter unchanged"
-    for g, b in zip(grads, grads_before, strict=True):
-        assert np.array_equal(g, b), f"{label}: step modified the grads"
+    which = "the first step" if steps == 1 else "two steps (first_step_moves is False)"
+    assert changed, f"{label}: {which} left every parameter unchanged"
 
 
 def check_dtypes(make: Callable[..., Optimizer], label: str, hyper: dict) -> None:

@@ -24,6 +24,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from bench.analysis.degenerate import identical_seeds
 from bench.analysis.stats import summarize
 from bench.grid import axes as grid_axes
 from bench.store import schema
@@ -280,7 +281,12 @@ def _add_target_columns(table: pd.DataFrame, per_target: pd.DataFrame) -> None:
 
 
 def cell_stats(
-    runs: pd.DataFrame, *, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+    runs: pd.DataFrame,
+    *,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    curves: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per cell: its configuration and the statistics of its seeds.
 
@@ -294,6 +300,9 @@ def cell_stats(
         Level of the bootstrap CIs.
     seed
         Seed of the bootstrap, so the table is the same on every call.
+    curves
+        The store's curves, optional: when given, a cell is ``degenerate`` only if its logged
+        curves agree too (:func:`bench.analysis.degenerate.identical_seeds`).
 
     Returns
     -------
@@ -304,8 +313,11 @@ def cell_stats(
           (``problem``, ``problem_params``, ``optimizer``, ``lr``, ``initializer``, ``clip``...,
           the flat ``opt.*``... columns) and ``config``, a readable label;
         - counts: ``n_seeds`` (all runs), ``n_valid`` (non-error), ``errors``, ``timeouts``;
+        - ``degenerate``: at least two non-error seeds, all the same run bit for bit (a
+          deterministic problem with no start or gradient noise; :mod:`bench.analysis.degenerate`);
         - ``<metric>_median``, ``_q1``, ``_q3``, ``_ci_low``, ``_ci_high`` for ``final_loss``,
-          ``best_loss``, ``test_loss``, ``test_accuracy`` (NaN where the problem has none);
+          ``best_loss``, ``test_loss``, ``test_accuracy`` (NaN where the problem has none; the
+          CI is also NaN for a degenerate cell, whose seeds are not independent);
         - ``success`` (share reaching the deepest target) and ``divergence`` (share diverged),
           both over non-error runs;
         - for every target column of the runs frame, ``median_steps_to_<t>``,
@@ -319,10 +331,13 @@ def cell_stats(
     table["n_valid"] = cells["valid"].sum().astype(int)
     table["errors"] = table["n_seeds"] - table["n_valid"]
     table["timeouts"] = (runs["status"] == "timeout").groupby(runs["cell_key"]).sum()
+    table["degenerate"] = identical_seeds(runs, curves).reindex(table.index, fill_value=False)
     keys = runs["cell_key"].to_numpy()
     for name, column in METRICS.items():
         summary = summarize(keys, runs[column], n_resamples=n_resamples, confidence=confidence,
                             seed=seed).reindex(table.index)  # fmt: skip
+        # one run repeated: the median and IQR are exact, a CI would claim n observations
+        summary.loc[table["degenerate"], ["ci_low", "ci_high"]] = np.nan
         for statistic in summary:
             table[f"{name}_{statistic}"] = summary[statistic]
     table["success"] = cells["reached"].mean()

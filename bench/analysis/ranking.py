@@ -13,6 +13,7 @@ from bench.analysis.cells import (
     target_label,
     target_stats,
 )
+from bench.analysis.degenerate import REASON
 from bench.analysis.stats import holm, mann_whitney
 from bench.analysis.tuning import CRITERIA, PER_OPTIMIZER, check_criterion, tuned
 
@@ -76,8 +77,11 @@ def significance(
     -------
     pandas.DataFrame
         ``problem``, ``problem_params``, ``optimizer``, ``cell_key``, ``reference`` (the best
-        optimizer), ``p_value``, ``p_holm`` and ``significant`` (``p_holm < alpha``); the
-        reference's own row has NaN p-values and is not significant.
+        optimizer), ``p_value``, ``p_holm``, ``significant`` (``p_holm < alpha``) and
+        ``not_tested`` (why a row has no p-value, else ""); the reference's own row has NaN
+        p-values and is not significant. A ``degenerate`` cell of ``tuned_cells`` (identical
+        seeds) is not tested ("identical seeds"), and when the reference is degenerate neither
+        is any other ("the best has identical seeds"): one run repeated is not a sample.
     """
     samples = _per_seed(runs, tuned_cells)
     frames = []
@@ -85,25 +89,47 @@ def significance(
         group = group.sort_values(["score", "divergence", "optimizer"], na_position="last")
         reference = group.iloc[0]
         base = samples[reference["cell_key"]]
+        untested = _untested(group, reference["cell_key"])
         p = np.array(
             [
-                np.nan if key == reference["cell_key"] else mann_whitney(samples[key], base)
-                for key in group["cell_key"]
+                np.nan if key == reference["cell_key"] or why else mann_whitney(samples[key], base)
+                for key, why in zip(group["cell_key"], untested, strict=True)
             ]
         )
-        adjusted = holm(p)
+        adjusted = holm(p)  # the untested are no part of the family
         frames.append(
             group[[*PER_OPTIMIZER, "cell_key"]].assign(
                 reference=reference["optimizer"],
                 p_value=p,
                 p_holm=adjusted,
                 significant=adjusted < alpha,
+                not_tested=untested,
             )
         )
-    columns = [*PER_OPTIMIZER, "cell_key", "reference", "p_value", "p_holm", "significant"]
+    columns = [*PER_OPTIMIZER, "cell_key", "reference", "p_value", "p_holm", "significant",
+               "not_tested"]  # fmt: skip
     if not frames:
         return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)[columns]
+
+
+def _untested(group: pd.DataFrame, reference: str) -> list[str]:
+    """Why each cell of a problem is not tested against ``reference`` ("" when it is).
+
+    A degenerate cell (identical seeds) is one observation, not a sample: it is not tested, and
+    when the reference is degenerate no other cell is tested against it.
+    """
+    flags = group.get("degenerate", pd.Series(False, index=group.index)).eq(True)
+    degenerate = dict(zip(group["cell_key"], flags, strict=True))
+    reasons = []
+    for key in group["cell_key"]:
+        if degenerate[key]:
+            reasons.append(REASON)
+        elif degenerate[reference] and key != reference:
+            reasons.append(f"the best has {REASON}")
+        else:
+            reasons.append("")
+    return reasons
 
 
 def leaderboard(
@@ -137,7 +163,8 @@ def leaderboard(
         ``ci_high`` (of the criterion's loss), ``success``, ``divergence``, ``errors``,
         ``target`` (the deepest target of the ladder that some run of a tuned cell of this
         problem reached, NaN if none), ``median_steps`` and ``ert`` at that target, ``rank``,
-        ``mean_rank``, ``p_value``, ``p_holm``, ``significant`` and ``mark`` (``"best"`` for
+        ``mean_rank``, ``degenerate`` (identical seeds: CIs NaN), ``p_value``, ``p_holm``,
+        ``significant``, ``not_tested`` (see :func:`significance`) and ``mark`` (``"best"`` for
         the reference, ``"*"`` where significantly different from it, else ``""``).
     """
     check_criterion(criterion)
@@ -152,8 +179,12 @@ def leaderboard(
     table[["success", "divergence", "errors"]] = best[["success", "divergence", "errors"]]
     table = table.merge(_deepest_reached(runs, best), on="cell_key", how="left")
     table = table.merge(ranks(best)[["cell_key", "rank", "mean_rank"]], on="cell_key")
+    flags = best.set_index("cell_key").get("degenerate", pd.Series(dtype=bool))
+    table["degenerate"] = table["cell_key"].map(flags).eq(True)
     tests = significance(runs, best, alpha=alpha)
-    table = table.merge(tests[["cell_key", "reference", "p_value", "p_holm", "significant"]])
+    table = table.merge(
+        tests[["cell_key", "reference", "p_value", "p_holm", "significant", "not_tested"]]
+    )
     table["mark"] = np.where(
         table["optimizer"] == table["reference"], "best", np.where(table["significant"], "*", "")
     )

@@ -6,8 +6,10 @@ import textwrap
 
 import pandas as pd
 
-from bench.analysis import tuned
-from bench.text import format_percent
+from bench.analysis.cells import cell_stats
+from bench.analysis.degenerate import CAUSE
+from bench.analysis.tuning import tuned
+from bench.text import counted, format_percent
 
 # Below this many columns the table drops its configuration column, which goes on a line of its
 # own under each optimizer (the wide table is 104 columns).
@@ -19,16 +21,25 @@ def format_summary(runs: pd.DataFrame, width: int = 120) -> str:
 
     Each optimizer appears once, at its :func:`bench.analysis.tuned` configuration (lowest
     median final training loss), best first. A terminal of ``width`` below
-    :data:`NARROW_BELOW` columns gets the narrow layout, at most 80 columns wide.
+    :data:`NARROW_BELOW` columns gets the narrow layout, at most 80 columns wide. A last line
+    counts the cells whose seeds are identical (:mod:`bench.analysis.degenerate`).
     """
     if runs.empty:
         return "no runs stored"
-    best = tuned(runs)
+    stats = cell_stats(runs, n_resamples=0)
+    best = tuned(stats)
     blocks = []
     for problem, group in best.groupby("problem", sort=True):
         rows = group.itertuples()
         lines = _narrow(rows, width) if width < NARROW_BELOW else _wide(rows)
         blocks.append("\n".join([f"{problem}", *lines]))
+    degenerate = int(stats["degenerate"].sum())
+    if degenerate:
+        verb = "has" if degenerate == 1 else "have"
+        blocks.append(
+            f"{counted(degenerate, 'cell')} {verb} identical seeds ({CAUSE}): their CIs and "
+            "tests are not computed"
+        )
     return "\n\n".join(blocks)
 
 

@@ -3,26 +3,26 @@
 Sections: setup and protocol; the overall leaderboard (mean rank, performance profile, ECDF);
 one section per problem (leaderboard, convergence, sensitivity, trajectories, accuracy);
 robustness to clipping and initialization; divergence and errors; methodology notes. Every name
-that comes from a grid or a plugin is escaped before it reaches HTML or Markdown. Every file is
+that comes from a grid or a plugin is escaped before it reaches HTML or Markdown
+(:mod:`bench.report.render`). Every file is
 written whole or not at all (:mod:`bench.report.output`).
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import html
 import math
 from pathlib import Path
 
 import pandas as pd
 
 from bench import analysis
+from bench.analysis.degenerate import CAUSE
 from bench.report import output
-from bench.report.labels import markdown_text, problem_labels
+from bench.report.labels import problem_labels
+from bench.report.render import EN_DASH, render_html, render_markdown
 from bench.text import counted, format_p, format_percent
 
-EN_DASH = "–"  # what the report shows for a missing value
 CRITERIA = {"final_train_loss": "median final training loss", "test_loss": "median final test loss"}
 
 
@@ -118,7 +118,10 @@ def overall_section(runs: pd.DataFrame, tuned: pd.DataFrame, board: pd.DataFrame
         best = group[group["mark"] == "best"]
         if best.empty:
             continue
-        tied = group[(group["mark"] != "best") & ~group["significant"].fillna(False).astype(bool)]
+        untested = group.get("not_tested", pd.Series("", index=group.index)).fillna("") != ""
+        others = group[(group["mark"] != "best") & ~untested]
+        tied = others[~others["significant"].fillna(False).astype(bool)]
+        unknown = group[(group["mark"] != "best") & untested]["optimizer"]
         verdicts.append(
             {
                 "problem": problem,
@@ -126,6 +129,7 @@ def overall_section(runs: pd.DataFrame, tuned: pd.DataFrame, board: pd.DataFrame
                 "configuration": best["config"].iloc[0],
                 "median final loss": _number(best["median"].iloc[0]),
                 "not significantly worse": ", ".join(tied["optimizer"]) or "none",
+                "not tested (identical seeds)": ", ".join(unknown) or "none",
             }
         )
     if verdicts:
@@ -136,8 +140,11 @@ def overall_section(runs: pd.DataFrame, tuned: pd.DataFrame, board: pd.DataFrame
                 "can rarely separate two optimizers, so most differences below are not "
                 "significant; the standard preset (10 seeds) or more give a confident choice."
             )
+        choices = pd.DataFrame(verdicts)
+        if (choices["not tested (identical seeds)"] == "none").all():
+            choices = choices.drop(columns="not tested (identical seeds)")
         section.table(
-            pd.DataFrame(verdicts),
+            choices,
             "What to use: the best tuned optimizer per problem, and those a two-sided "
             "Mann-Whitney U test (Holm-corrected, alpha 0.05) cannot tell apart from it.",
         )
@@ -160,7 +167,7 @@ def problem_section(number: int, label: str, group: pd.DataFrame) -> Section:
             "diverged": group["divergence"].map(lambda v: format_percent(v, missing=EN_DASH)),
             "median steps": group["median_steps"].map(_number),
             "ERT": group["ert"].map(_number),
-            "p (Holm)": group["p_holm"].map(lambda v: format_p(v, missing=EN_DASH)),
+            "p (Holm)": _p_values(group),
         }
     )  # fmt: skip
     caption = (
@@ -170,12 +177,46 @@ def problem_section(number: int, label: str, group: pd.DataFrame) -> Section:
     if not target.empty:
         caption += f" Median steps and ERT (COCO) are to the target {_number(target.iloc[0])}."
     section.table(table, caption)
+    degenerate = group[group.get("degenerate", pd.Series(False, index=group.index)).eq(True)]
+    if not degenerate.empty:
+        section.text(
+            f"Identical seeds: {', '.join(degenerate['optimizer'])} gave the same run bit for "
+            f"bit on every seed ({CAUSE}). A repeated run is one observation, so these 95% CIs "
+            "and significance tests are not computed (–); the median and IQR are exact."
+        )
     return section
 
 
-def failures_section(runs: pd.DataFrame) -> Section:
-    """Divergence shares and error messages."""
+def _p_values(group: pd.DataFrame) -> list[str]:
+    """Holm-adjusted p-values; an untested row says why."""
+    reasons = group.get("not_tested", pd.Series("", index=group.index)).fillna("")
+    return [
+        f"not tested: {why}" if why else format_p(p, missing=EN_DASH)
+        for p, why in zip(group["p_holm"], reasons, strict=True)
+    ]
+
+
+def degenerate_note(stats: pd.DataFrame) -> str | None:
+    """One sentence naming the cells with identical seeds, per problem; None without any."""
+    cells = stats[stats["degenerate"]] if "degenerate" in stats else stats.iloc[:0]
+    if cells.empty:
+        return None
+    names = "; ".join(
+        f"{problem}: {', '.join(sorted(set(group['optimizer'])))}"
+        for problem, group in cells.groupby("problem", sort=True)
+    )
+    return (
+        f"{counted(len(cells), 'configuration')} of {len(stats)} gave the same run on every "
+        f"seed ({CAUSE}): {names}. Their CIs and significance tests are not computed."
+    )
+
+
+def failures_section(runs: pd.DataFrame, stats: pd.DataFrame | None = None) -> Section:
+    """Divergence shares, error messages, and the cells whose seeds are identical."""
     section = Section("5. Divergence and errors", "failures")
+    note = degenerate_note(stats) if stats is not None else None
+    if note:
+        section.text(note)
     counts = (
         runs.assign(
             diverged=runs["status"].eq("diverged"),
@@ -224,16 +265,20 @@ METHODOLOGY = [
     "The ECDF counts (problem, target, seed) triples reached by a given fraction of the budget.",
     "Confidence intervals are percentile bootstraps (scipy.stats.bootstrap); tests are "
     "two-sided Mann-Whitney U (scipy.stats) with Holm correction per problem.",
+    "A configuration whose seeds all gave the same run (equal final and best training loss, "
+    "final test metrics and logged curves, bit for bit) is one observation, not a sample: its "
+    "median and IQR are shown, its CI is not computed (–), and it is left out of the tests "
+    "(with the whole problem when it is the best).",
 ]
 
 
-def build_sections(runs, experiments, figure_files, criterion) -> list[Section]:
+def build_sections(runs, experiments, figure_files, criterion, curves=None) -> list[Section]:
     """All sections, with ``figure_files`` ({(section, name): file}) attached where they belong.
 
     ``runs`` carries the problem labels of :func:`bench.report.labels.problem_labels`, the names
-    the figures are filed under.
+    the figures are filed under; ``curves``, when given, is checked for identical seeds too.
     """
-    stats = analysis.cell_stats(runs)
+    stats = analysis.cell_stats(runs, curves=curves)
     tuned = analysis.tuned(stats, criterion)
     board = analysis.leaderboard(runs, criterion=criterion, stats=stats)
 
@@ -259,86 +304,12 @@ def build_sections(runs, experiments, figure_files, criterion) -> list[Section]:
             "problem; run the `full` preset (or a grid with those axes) to see heatmaps."
         )
     sections.append(robustness)
-    sections.append(failures_section(runs))
+    sections.append(failures_section(runs, stats))
     notes = Section("6. Methodology notes", "methodology")
     for line in METHODOLOGY:
         notes.text(line)
     sections.append(notes)
     return sections
-
-
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1000px;margin:2em auto;
-padding:0 1em;color:#222;line-height:1.45}
-h1{font-size:1.7em}h2{margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
-table{border-collapse:collapse;margin:.8em 0;font-size:.86em}
-th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
-th{background:#f4f4f4}figure{margin:1em 0}img{max-width:100%;height:auto}
-figcaption,.caption{color:#555;font-size:.88em}nav a{margin-right:1em}
-"""
-# Lets a headless browser (and a curious reader's console) confirm every figure decoded.
-DECODE_CHECK = (
-    "<script>window.addEventListener('load',function(){var i=Array.from(document.images);"
-    "document.body.setAttribute('data-images-decoded',i.filter(function(x){return x.complete&&"
-    "x.naturalWidth>0}).length+'/'+i.length)});</script>"
-)
-
-
-def render_html(title: str, sections: list[Section], out_dir: Path) -> str:
-    """One self-contained page: CSS inline, figures as data: URIs, no network access."""
-    esc = html.escape
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{esc(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{esc(title)}</h1><nav>",
-        *(f"<a href='#{s.anchor}'>{esc(s.title)}</a>" for s in sections if "." not in s.anchor),
-        "</nav>",
-    ]
-    for section in sections:
-        parts.append(f"<h2 id='{section.anchor}'>{esc(section.title)}</h2>")
-        for block in section.blocks:
-            if block.kind == "text":
-                parts.append(f"<p>{esc(str(block.content))}</p>")
-            elif block.kind == "table":
-                frame = block.content
-                parts.append(frame.to_html(index=False, escape=True, border=0, na_rep=EN_DASH))
-                if block.caption:
-                    parts.append(f"<p class='caption'>{esc(block.caption)}</p>")
-            else:
-                data = base64.b64encode((out_dir / block.content).read_bytes()).decode()
-                parts.append(
-                    f"<figure><img alt='{esc(block.caption)}' src='data:image/png;base64,{data}'>"
-                    f"<figcaption>{esc(block.caption)}</figcaption></figure>"
-                )
-    parts.append(DECODE_CHECK + "</body></html>")
-    return "\n".join(parts)
-
-
-def markdown_table(frame: pd.DataFrame) -> str:
-    """A GitHub table; every cell escaped (no raw HTML, link or other markup from grid names
-    reaches the page)."""
-    header = "| " + " | ".join(markdown_text(c) for c in frame.columns) + " |"
-    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
-    rows = ["| " + " | ".join(markdown_text(EN_DASH if pd.isna(v) else v) for v in row) + " |"
-            for row in frame.itertuples(index=False)]  # fmt: skip
-    return "\n".join([header, rule, *rows])
-
-
-def render_markdown(title: str, sections: list[Section]) -> str:
-    """The same report for GitHub: tables in Markdown, figures as links to the PNGs beside it."""
-    lines = [f"# {markdown_text(title)}", ""]
-    for section in sections:
-        lines += [f"## {markdown_text(section.title)}", ""]
-        for block in section.blocks:
-            if block.kind == "text":
-                lines += [markdown_text(block.content), ""]
-            elif block.kind == "table":
-                lines += [markdown_table(block.content), ""]
-                if block.caption:
-                    lines += [f"*{markdown_text(block.caption)}*", ""]
-            else:
-                lines += [f"![{markdown_text(block.caption)}]({block.content})", ""]
-    return "\n".join(lines)
 
 
 def default_output(store: Path) -> Path:
@@ -391,7 +362,7 @@ def write_report(
         if not experiments.empty
         else "optbench report"
     )
-    sections = build_sections(labelled, experiments, figure_files, criterion)
+    sections = build_sections(labelled, experiments, figure_files, criterion, curves)
     html_path, md_path = out_dir / "report.html", out_dir / "report.md"
     with output.disk_errors(out_dir):
         output.write_text(html_path, render_html(title, sections, out_dir))

@@ -7,8 +7,6 @@ of the tensor" here is one norm per run: over every axis but the first, kept as 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 import numpy as np
 
 
@@ -25,16 +23,3 @@ def norm_per_run(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     flat = x.reshape(x.shape[0], -1)
     np.vecdot(flat, flat, out=out.reshape(x.shape[0]))
     return np.sqrt(out, out=out)
-
-
-class ExternalReference:
-    """Mixin for a rule whose reference lies outside torch.optim (``reference``, a dotted name).
-
-    ``optimizers.describe(name).extra["reference"]`` reports it, beside ``"torch"``.
-    """
-
-    reference: ClassVar[str | None] = None
-
-    @classmethod
-    def describe_extra(cls) -> dict[str, Any]:
-        return {**super().describe_extra(), "reference": cls.reference}  # type: ignore[misc]

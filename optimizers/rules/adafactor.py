@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
 
 import numpy as np
 
@@ -71,15 +70,9 @@ class Adafactor(Optimizer):
         self._set("eps", (None if eps[0] is None else float(eps[0]), float(eps[1])))
 
     def state_floats_per_param(self) -> int:
-        """At most one: a vector keeps a full ``variance``, an m x n matrix only m + n numbers."""
+        """At most one: a vector keeps a full ``variance``, an m x n matrix only m + n numbers
+        (which of the ``state_buffers`` an array keeps depends on its shape)."""
         return 1
-
-    @classmethod
-    def describe_extra(cls) -> dict[str, Any]:
-        extra = super().describe_extra()
-        extra["state_buffers"] = cls.state_buffers  # which ones depends on each array's shape
-        extra["state_floats_per_param"] = 1  # at most; (m + n) / (m n) for a factored matrix
-        return extra
 
     def init(self, params: list[np.ndarray]) -> State:
         """Factored ``row_var`` and ``col_var`` for runs' matrices, ``variance`` for vectors."""

@@ -8,7 +8,6 @@ import math
 import numpy as np
 
 from optimizers.base import Optimizer, State, register, validate_common
-from optimizers.rules._per_run import ExternalReference
 
 INF = math.inf
 NON_NEGATIVE = (0.0, INF, False, True)
@@ -16,7 +15,7 @@ NON_NEGATIVE = (0.0, INF, False, True)
 
 @register("adan")
 @dataclasses.dataclass(frozen=True)
-class Adan(ExternalReference, Optimizer):
+class Adan(Optimizer):
     r"""Adan, adaptive Nesterov momentum (Xie et al. 2024), as pytorch_optimizer.Adan.
 
     .. math::

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from optimizers.base import Optimizer, State, register, validate_common
-from optimizers.rules._per_run import ExternalReference, norm_per_run, per_run_scalar
+from optimizers.rules._per_run import norm_per_run, per_run_scalar
 
 INF = math.inf
 NON_NEGATIVE = (0.0, INF, False, True)
@@ -34,7 +34,7 @@ def _per_run_work(p: np.ndarray, full: int) -> tuple[np.ndarray, ...]:
 
 @register("lamb")
 @dataclasses.dataclass(frozen=True)
-class Lamb(ExternalReference, Optimizer):
+class Lamb(Optimizer):
     r"""LAMB (You et al. 2020) as pytorch_optimizer.Lamb.
 
     .. math::
@@ -131,7 +131,7 @@ class Lamb(ExternalReference, Optimizer):
 
 @register("lars")
 @dataclasses.dataclass(frozen=True)
-class LARS(ExternalReference, Optimizer):
+class LARS(Optimizer):
     r"""LARS (You et al. 2017) as pytorch_optimizer.LARS.
 
     For a tensor of more than one axis (each run's slice of an array with ``ndim > 2``):

@@ -48,6 +48,10 @@ CASES = [
     ("adan", {}),
     ("adan", {"weight_decay": 0.02, "lr": 0.01}),
     ("adan", {"weight_decay": 0.02, "weight_decouple": True, "betas": (0.9, 0.9, 0.999)}),
+    ("adopt", {}),
+    ("adopt", {"weight_decay": 0.02, "lr": 0.01}),
+    ("adopt", {"weight_decay": 0.02, "weight_decouple": True, "betas": (0.8, 0.999)}),
+    ("adopt", {"weight_decay": 0.01, "weight_decouple": True, "fixed_decay": True, "eps": 1e-3}),
 ]
 
 

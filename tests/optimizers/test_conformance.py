@@ -91,6 +91,42 @@ def test_uses_lr_per_step_false_must_mean_ignoring_it():
         check_optimizer(ClaimsToIgnoreLR)
 
 
+def test_a_rule_that_fills_its_state_first_must_declare_it_and_then_move():
+    """ADOPT's first step only records v_1 = g^2; a rule like it declares
+    ``first_step_moves = False``, and must then move on its second step."""
+    opt = optimizers.create("adopt")
+    params = [np.ones((2, 3))]
+    state = opt.init(params)
+    opt.step(params, [np.full((2, 3), 0.5)], state)
+    np.testing.assert_array_equal(params[0], 1.0)
+
+    @dataclasses.dataclass(frozen=True)
+    class SilentFirstStep(optimizers.Optimizer):
+        lr: float = 0.1
+        work_buffers = ("work",)
+
+        def coefficients(self, state, lr):
+            return {"lr": 0.0 if state.step == 1 else lr}
+
+        def update(self, p, g, work, *, lr):
+            np.multiply(g, -lr, out=work)
+            p += work
+
+    with pytest.raises(AssertionError, match="the first step left every parameter unchanged"):
+        check_optimizer(SilentFirstStep)
+    declared = type("DeclaredSilentFirstStep", (SilentFirstStep,), {"first_step_moves": False})
+    check_optimizer(dataclasses.dataclass(frozen=True)(declared))
+
+    class NeverMoves(SilentFirstStep):
+        first_step_moves = False
+
+        def coefficients(self, state, lr):
+            return {"lr": 0.0}
+
+    with pytest.raises(AssertionError, match="two steps .* left every parameter unchanged"):
+        check_optimizer(dataclasses.dataclass(frozen=True)(NeverMoves))
+
+
 def test_unknown_name_and_keyword_are_value_errors():
     with pytest.raises(ValueError, match="did you mean 'adam'"):
         check_optimizer("adamm")

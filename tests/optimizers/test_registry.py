@@ -145,6 +145,10 @@ def test_describe_extra_carries_the_rule_facts():
     assert extra["state_floats_per_param"] == 3
     assert optimizers.describe("rprop").extra["uses_lr_per_step"] is False
     assert optimizers.describe("lion").extra["torch"] is None
+    assert extra["reference"] is None
+    assert optimizers.describe("adopt").extra["reference"] == "pytorch_optimizer.ADOPT"
+    # the instance's own count: Adafactor keeps at most one number per parameter
+    assert optimizers.describe("adafactor").extra["state_floats_per_param"] == 1
     assert clipping.describe("agc").extra["needs_params"] is True
     assert schedules.describe("step").extra["torch"] == "torch.optim.lr_scheduler.StepLR"
 

@@ -38,7 +38,7 @@ def test_every_registered_rule_has_a_case_and_a_reference():
     assert sorted({name for name, _ in CASES}) == optimizers.names()
     for name in optimizers.names():
         cls = optimizers.get(name)
-        assert name in textbook.RULES or cls.torch_reference or getattr(cls, "reference", None)
+        assert name in textbook.RULES or cls.torch_reference or cls.reference
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[0] in textbook.RULES], ids=case_id)

@@ -52,7 +52,11 @@ def cpu_count() -> int:
 
 
 def _ready() -> int:
-    """A worker's first task: proves it started (imports done) and tells its process id."""
+    """A worker's first task: proves it started (imports done, numba's kernels loaded, so no
+    cell's timeout pays for them) and tells its process id."""
+    from optimizers import fused
+
+    fused.warm_up()
     return os.getpid()
 
 

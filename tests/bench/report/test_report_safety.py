@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from bench.report import writer
+from bench.report import render, writer
 from tests.bench.analysis.test_regression import write_store
 
 LINK = "[x](javascript:alert(1))"
@@ -165,7 +165,7 @@ def test_markdown_links_from_names_are_escaped_in_both_pages(report):
      "$x^2$", "`code`", "*em* _em_", "# head", "line\nbreak", "<https://e.com>"],
 )  # fmt: skip
 def test_markdown_cells_carry_no_markup_from_names(name):
-    table = writer.markdown_table(pd.DataFrame({"optimizer": [name]}))
+    table = render.markdown_table(pd.DataFrame({"optimizer": [name]}))
     cell = table.splitlines()[-1].removeprefix("| ").removesuffix(" |")
     plain = re.sub(r"\\[!-/:-@\[-`{-~]", "", cell)  # take out every backslash-escaped mark
     assert not re.search(r"[\[\]`*_$|<>\n]", plain), cell

@@ -1,0 +1,94 @@
+"""Rendering the report's sections: one self-contained HTML page, and Markdown for GitHub.
+
+Every name that comes from a grid or a plugin is escaped before it reaches HTML or Markdown.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from bench.report.labels import markdown_text
+
+if TYPE_CHECKING:
+    from bench.report.writer import Section
+
+EN_DASH = "–"  # what the report shows for a missing value
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1000px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.7em}h2{margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+table{border-collapse:collapse;margin:.8em 0;font-size:.86em}
+th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
+th{background:#f4f4f4}figure{margin:1em 0}img{max-width:100%;height:auto}
+figcaption,.caption{color:#555;font-size:.88em}nav a{margin-right:1em}
+"""
+# Lets a headless browser (and a curious reader's console) confirm every figure decoded.
+DECODE_CHECK = (
+    "<script>window.addEventListener('load',function(){var i=Array.from(document.images);"
+    "document.body.setAttribute('data-images-decoded',i.filter(function(x){return x.complete&&"
+    "x.naturalWidth>0}).length+'/'+i.length)});</script>"
+)
+
+
+def render_html(title: str, sections: list[Section], out_dir: Path) -> str:
+    """One self-contained page: CSS inline, figures as data: URIs, no network access."""
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{esc(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{esc(title)}</h1><nav>",
+        *(f"<a href='#{s.anchor}'>{esc(s.title)}</a>" for s in sections if "." not in s.anchor),
+        "</nav>",
+    ]
+    for section in sections:
+        parts.append(f"<h2 id='{section.anchor}'>{esc(section.title)}</h2>")
+        for block in section.blocks:
+            if block.kind == "text":
+                parts.append(f"<p>{esc(str(block.content))}</p>")
+            elif block.kind == "table":
+                frame = block.content
+                parts.append(frame.to_html(index=False, escape=True, border=0, na_rep=EN_DASH))
+                if block.caption:
+                    parts.append(f"<p class='caption'>{esc(block.caption)}</p>")
+            else:
+                data = base64.b64encode((out_dir / block.content).read_bytes()).decode()
+                parts.append(
+                    f"<figure><img alt='{esc(block.caption)}' src='data:image/png;base64,{data}'>"
+                    f"<figcaption>{esc(block.caption)}</figcaption></figure>"
+                )
+    parts.append(DECODE_CHECK + "</body></html>")
+    return "\n".join(parts)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A GitHub table; every cell escaped (no raw HTML, link or other markup from grid names
+    reaches the page)."""
+    header = "| " + " | ".join(markdown_text(c) for c in frame.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    rows = ["| " + " | ".join(markdown_text(EN_DASH if pd.isna(v) else v) for v in row) + " |"
+            for row in frame.itertuples(index=False)]  # fmt: skip
+    return "\n".join([header, rule, *rows])
+
+
+def render_markdown(title: str, sections: list[Section]) -> str:
+    """The same report for GitHub: tables in Markdown, figures as links to the PNGs beside it."""
+    lines = [f"# {markdown_text(title)}", ""]
+    for section in sections:
+        lines += [f"## {markdown_text(section.title)}", ""]
+        for block in section.blocks:
+            if block.kind == "text":
+                lines += [markdown_text(block.content), ""]
+            elif block.kind == "table":
+                lines += [markdown_table(block.content), ""]
+                if block.caption:
+                    lines += [f"*{markdown_text(block.caption)}*", ""]
+            else:
+                lines += [f"![{markdown_text(block.caption)}]({block.content})", ""]
+    return "\n".join(lines)
