@@ -91,6 +91,7 @@ def setup_section(runs: pd.DataFrame, experiments: pd.DataFrame, criterion: str)
         ("versions", ", ".join(f"{c.removeprefix('version.')} {last[c]}" for c in last.index
                                 if c.startswith("version.") and pd.notna(last[c]))),
         ("started", str(last.get("started_at", EN_DASH))),
+        ("random numbers", pairing(experiments)),
     ]  # fmt: skip
     section.table(pd.DataFrame(rows, columns=["", "value"]))
     section.text(
@@ -102,6 +103,22 @@ def setup_section(runs: pd.DataFrame, experiments: pd.DataFrame, criterion: str)
         "left out of every statistic and listed in section 5."
     )
     return section
+
+
+def pairing(experiments: pd.DataFrame) -> str:
+    """Whether seed k is paired across configurations: every experiment drew common random
+    numbers (``version.random_streams`` recorded), or some were written before that scheme."""
+    schemes = experiments.get("version.random_streams")
+    if schemes is not None and len(schemes) and schemes.notna().all():
+        names = ", ".join(sorted(set(schemes)))
+        return (
+            "common: seed k gives every configuration of a problem the same start, batches "
+            f"and noise, so comparisons are paired ({names})"
+        )
+    return (
+        "unpaired: written before common random numbers, each configuration's seeds drew "
+        "their own numbers, so comparisons between configurations are not paired"
+    )
 
 
 def overall_section(runs: pd.DataFrame, tuned: pd.DataFrame, board: pd.DataFrame) -> Section:
