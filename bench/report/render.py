@@ -24,7 +24,7 @@ CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1000px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.7em}h2{margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
-table{border-collapse:collapse;margin:.8em 0;font-size:.86em}
+table{border-collapse:collapse;margin:.8em 0;font-size:.86em}.scroll{overflow-x:auto}
 th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
 th{background:#f4f4f4}figure{margin:1em 0}img{max-width:100%;height:auto}
 figcaption,.caption{color:#555;font-size:.88em}nav a{margin-right:1em}
@@ -35,6 +35,11 @@ DECODE_CHECK = (
     "document.body.setAttribute('data-images-decoded',i.filter(function(x){return x.complete&&"
     "x.naturalWidth>0}).length+'/'+i.length)});</script>"
 )
+
+
+def heading_level(section: Section) -> int:
+    """2 for a numbered section ("3. Problems"), 3 for its subsections ("3.1 beale")."""
+    return 3 if "." in section.anchor else 2
 
 
 def render_html(title: str, sections: list[Section], out_dir: Path) -> str:
@@ -48,13 +53,15 @@ def render_html(title: str, sections: list[Section], out_dir: Path) -> str:
         "</nav>",
     ]
     for section in sections:
-        parts.append(f"<h2 id='{section.anchor}'>{esc(section.title)}</h2>")
+        level = heading_level(section)
+        parts.append(f"<h{level} id='{section.anchor}'>{esc(section.title)}</h{level}>")
         for block in section.blocks:
             if block.kind == "text":
                 parts.append(f"<p>{esc(str(block.content))}</p>")
             elif block.kind == "table":
                 frame = block.content
-                parts.append(frame.to_html(index=False, escape=True, border=0, na_rep=EN_DASH))
+                table = frame.to_html(index=False, escape=True, border=0, na_rep=EN_DASH)
+                parts.append(f"<div class='scroll'>{table}</div>")  # wide tables scroll alone
                 if block.caption:
                     parts.append(f"<p class='caption'>{esc(block.caption)}</p>")
             else:
@@ -81,7 +88,7 @@ def render_markdown(title: str, sections: list[Section]) -> str:
     """The same report for GitHub: tables in Markdown, figures as links to the PNGs beside it."""
     lines = [f"# {markdown_text(title)}", ""]
     for section in sections:
-        lines += [f"## {markdown_text(section.title)}", ""]
+        lines += [f"{'#' * heading_level(section)} {markdown_text(section.title)}", ""]
         for block in section.blocks:
             if block.kind == "text":
                 lines += [markdown_text(block.content), ""]

@@ -72,7 +72,7 @@ def setup_section(runs: pd.DataFrame, experiments: pd.DataFrame, criterion: str)
     blas = last.get("blas") or []
     kernels = "; ".join(
         f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')}), "
-        f"{counted(b.get('num_threads'), 'thread')}"
+        f"{counted(b.get('num_threads'), 'thread')} available; every cell runs on 1"
         for b in blas
     )
     seeds = runs.groupby("cell_key")["seed"].nunique()

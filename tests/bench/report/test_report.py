@@ -173,4 +173,19 @@ def test_setup_counts_agree_with_their_nouns():
     table = setup_section(runs, experiments, "final_train_loss").blocks[0].content
     values = dict(zip(table[""], table["value"], strict=True))
     assert values["runs"] == "3 in 1 configuration"  # it read "1 configurations"
-    assert values["BLAS"].endswith("1 thread")
+    assert values["BLAS"].endswith("1 thread available; every cell runs on 1")
+
+
+def test_setup_says_cells_run_on_one_blas_thread_whatever_the_pool():
+    """The BLAS pool's size is not what a cell uses: every cell runs on one thread."""
+    import pandas as pd
+
+    from bench.report.writer import setup_section
+
+    runs = pd.DataFrame({"cell_key": ["k"], "seed": [0], "problem": ["xor"], "steps": [60]})
+    experiments = pd.DataFrame([{"name": "t", "blas": [{"internal_api": "openblas",
+                                 "version": "0.3", "architecture": "Haswell",
+                                 "num_threads": 2}]}])  # fmt: skip
+    table = setup_section(runs, experiments, "final_train_loss").blocks[0].content
+    blas = dict(zip(table[""], table["value"], strict=True))["BLAS"]
+    assert "2 threads available; every cell runs on 1" in blas
