@@ -270,6 +270,17 @@ def _configurations(runs: pd.DataFrame, cells) -> pd.DataFrame:
     return table
 
 
+def _add_metric_columns(table: pd.DataFrame, runs: pd.DataFrame, **bootstrap) -> None:
+    """``<metric>_<statistic>`` columns, in place; no CI for a degenerate cell (one run
+    repeated: its median and IQR are exact, a CI would claim n independent observations)."""
+    keys = runs["cell_key"].to_numpy()
+    for name, column in METRICS.items():
+        summary = summarize(keys, runs[column], **bootstrap).reindex(table.index)
+        summary.loc[table["degenerate"], ["ci_low", "ci_high"]] = np.nan
+        for statistic in summary:
+            table[f"{name}_{statistic}"] = summary[statistic]
+
+
 def _add_target_columns(table: pd.DataFrame, per_target: pd.DataFrame) -> None:
     """``median_steps_to_<t>``, ``median_time_to_<t>`` and ``ert_<t>`` columns, in place."""
     for target, group in per_target.groupby("target", sort=True):
@@ -332,14 +343,7 @@ def cell_stats(
     table["errors"] = table["n_seeds"] - table["n_valid"]
     table["timeouts"] = (runs["status"] == "timeout").groupby(runs["cell_key"]).sum()
     table["degenerate"] = identical_seeds(runs, curves).reindex(table.index, fill_value=False)
-    keys = runs["cell_key"].to_numpy()
-    for name, column in METRICS.items():
-        summary = summarize(keys, runs[column], n_resamples=n_resamples, confidence=confidence,
-                            seed=seed).reindex(table.index)  # fmt: skip
-        # one run repeated: the median and IQR are exact, a CI would claim n observations
-        summary.loc[table["degenerate"], ["ci_low", "ci_high"]] = np.nan
-        for statistic in summary:
-            table[f"{name}_{statistic}"] = summary[statistic]
+    _add_metric_columns(table, runs, n_resamples=n_resamples, confidence=confidence, seed=seed)
     table["success"] = cells["reached"].mean()
     with np.errstate(invalid="ignore", divide="ignore"):
         table["divergence"] = cells["diverged"].sum() / table["n_valid"].where(table["n_valid"] > 0)
