@@ -270,6 +270,15 @@ def _configurations(runs: pd.DataFrame, cells) -> pd.DataFrame:
     return table
 
 
+def _add_counts(table: pd.DataFrame, runs: pd.DataFrame, cells, curves) -> None:
+    """``n_seeds``, ``n_valid``, ``errors``, ``timeouts`` and ``degenerate``, in place."""
+    table["n_seeds"] = cells.size()
+    table["n_valid"] = cells["valid"].sum().astype(int)
+    table["errors"] = table["n_seeds"] - table["n_valid"]
+    table["timeouts"] = (runs["status"] == "timeout").groupby(runs["cell_key"]).sum()
+    table["degenerate"] = identical_seeds(runs, curves).reindex(table.index, fill_value=False)
+
+
 def _add_metric_columns(table: pd.DataFrame, runs: pd.DataFrame, **bootstrap) -> None:
     """``<metric>_<statistic>`` columns, in place; no CI for a degenerate cell (one run
     repeated: its median and IQR are exact, a CI would claim n independent observations)."""
@@ -338,11 +347,7 @@ def cell_stats(
     runs = prepare(runs)
     cells = runs.groupby("cell_key", sort=True)
     table = _configurations(runs, cells)
-    table["n_seeds"] = cells.size()
-    table["n_valid"] = cells["valid"].sum().astype(int)
-    table["errors"] = table["n_seeds"] - table["n_valid"]
-    table["timeouts"] = (runs["status"] == "timeout").groupby(runs["cell_key"]).sum()
-    table["degenerate"] = identical_seeds(runs, curves).reindex(table.index, fill_value=False)
+    _add_counts(table, runs, cells, curves)
     _add_metric_columns(table, runs, n_resamples=n_resamples, confidence=confidence, seed=seed)
     table["success"] = cells["reached"].mean()
     with np.errstate(invalid="ignore", divide="ignore"):
