@@ -5,6 +5,10 @@ Each kind of named thing is a :class:`~optimizers.registry.Registry` with ``name
 the clipping strategies in ``optimizers.clipping``. ``optimizers.testing.check_optimizer`` is what
 a new rule must pass.
 
+Per-run hyperparameters (run groups): ``stack(configs, runs)`` builds one optimizer whose continuous
+hyperparameters are (R,) arrays for configurations of one ``group_signature``; ``stack_schedules``
+and ``stack_clipping`` do the same for schedules and clipping strategies.
+
 >>> import numpy as np, optimizers
 >>> opt = optimizers.create("adam", lr=1e-3)
 >>> params = [np.ones((4, 3))]          # 4 runs of a 3-vector
@@ -14,10 +18,24 @@ a new rule must pass.
 
 from optimizers import clipping, schedules
 from optimizers import rules as _rules  # noqa: F401  (registers the built-in update rules)
-from optimizers.base import RULES, Optimizer, State, create, describe, get, names, register
+from optimizers.base import (
+    RULES,
+    Optimizer,
+    State,
+    create,
+    describe,
+    get,
+    group_signature,
+    names,
+    register,
+    stack,
+)
 from optimizers.clipping import clip, clipper
+from optimizers.clipping import group_signature as clipping_signature
+from optimizers.clipping import stack as stack_clipping
 from optimizers.registry import Description, Parameter, Registry
-from optimizers.schedules import schedule
+from optimizers.schedules import StackedSchedule, schedule
+from optimizers.schedules import stack as stack_schedules
 
 __all__ = [
     "RULES",
@@ -25,15 +43,21 @@ __all__ = [
     "Optimizer",
     "Parameter",
     "Registry",
+    "StackedSchedule",
     "State",
     "clip",
     "clipper",
     "clipping",
+    "clipping_signature",
     "create",
     "describe",
     "get",
+    "group_signature",
     "names",
     "register",
     "schedule",
     "schedules",
+    "stack",
+    "stack_clipping",
+    "stack_schedules",
 ]

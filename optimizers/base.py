@@ -16,12 +16,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from optimizers import blocked, fused
-from optimizers._validate import check_number
+from optimizers import blocked, fused, per_run
+from optimizers._validate import check_numbers
+from optimizers.per_run import check_same_signature
 from optimizers.registry import Registry
 
 Params = list[np.ndarray]
@@ -59,6 +61,11 @@ class Optimizer:
     defines ``coefficients(state, lr)`` and ``update(p, g, *buffers, *work, *masks, **coefs)``.
     Subclasses set these class attributes without an annotation, so that they do not become
     hyperparameters. A plugin may instead override ``init`` and ``step`` entirely.
+
+    Per-run hyperparameters: any continuous field may be a (R,) float64 array, one value per run
+    (:func:`stack` builds such an optimizer). ``coefficients`` then computes every coefficient with
+    NumPy in float64 (``lr`` may be a (R,) array too), and ``update`` sees the continuous
+    hyperparameters only through its coefficients, never as ``self.<field>``.
     """
 
     lr: float = 1e-3
@@ -85,7 +92,7 @@ class Optimizer:
     def __post_init__(self) -> None:
         validate_common(self, lr=(0.0, math.inf, False, True))
 
-    def _lr(self, lr: float | None) -> float:
+    def _lr(self, lr: float | np.ndarray | None) -> float | np.ndarray:
         """This step's learning rate: ``lr`` when given, else ``self.lr`` (plugins use it)."""
         return self.lr if lr is None else lr
 
@@ -97,8 +104,8 @@ class Optimizer:
         """Whether this configuration keeps ``buffer`` (``max_exp_avg_sq`` only with amsgrad)."""
         return True
 
-    def initial_value(self, buffer: str) -> float:
-        """The value ``buffer`` starts from (0 unless the rule says otherwise)."""
+    def initial_value(self, buffer: str) -> float | np.ndarray:
+        """The value ``buffer`` starts from (0 unless the rule says otherwise; may be per run)."""
         return 0.0
 
     def state_floats_per_param(self) -> int:
@@ -135,7 +142,7 @@ class Optimizer:
     def init(self, params: Params) -> State:
         """Build the state for ``params``; arrays in it have the params' shapes and dtypes."""
         buffers = {
-            name: [np.full_like(p, self.initial_value(name)) for p in params]
+            name: [_filled_like(p, self.initial_value(name)) for p in params]
             for name in self.state_buffers
             if self.uses(name)
         }
@@ -147,20 +154,55 @@ class Optimizer:
         scalars = dict(self.state_scalars)
         return State(step=0, buffers=buffers, work=work, scalars=scalars)
 
-    def step(self, params: Params, grads: Params, state: State, lr: float | None = None) -> None:
-        """Update ``params`` and ``state`` in place. ``lr`` overrides ``self.lr`` for this step."""
+    def step(self, params: Params, grads: Params, state: State, lr=None) -> None:
+        """Update ``params`` and ``state`` in place. ``lr`` (a number or a (R,) array) overrides
+        ``self.lr`` for this step."""
         state.step += 1
-        coefficients = self.coefficients(state, self.lr if lr is None else lr)
+        coefficients = self.settled_coefficients(state, self._lr(lr))
         buffers = [state.buffers.get(name) for name in self.state_buffers]
         launcher = fused.launcher_for(type(self).update)
+        per_run_values = any(isinstance(c, np.ndarray) for c in coefficients.values())
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             arrays = (p, g, *[None if b is None else b[i] for b in buffers])
-            if launcher is None or not fused.try_launch(launcher, self, arrays, coefficients):
+            if per_run_values:
+                self._apply_per_run(launcher, arrays, state.work[i], coefficients)
+            elif launcher is None or not fused.try_launch(launcher, self, arrays, coefficients):
                 blocked.apply(self.update, arrays, state.work[i], **coefficients)
 
-    def coefficients(self, state: State, lr: float) -> dict[str, float | bool | None]:
-        """The step's scalars, passed to ``update`` as keywords (``state.step`` already counts
-        this step)."""
+    def settled_coefficients(self, state: State, lr) -> dict[str, Any]:
+        """``coefficients(state, lr)`` with uniform per-run arrays as Python scalars."""
+        return {k: per_run.settle(v) for k, v in self.coefficients(state, lr).items()}
+
+    def coefficients_for(self, coefficients: dict[str, Any], p: np.ndarray) -> dict[str, Any]:
+        """Settled coefficients for the array ``p``: per-run ones shaped (R, 1, ..., 1) in
+        ``p``'s dtype (rules with their own ``step`` call this for each array)."""
+        owner = type(self).name or type(self).__name__
+        return {k: per_run.broadcast(v, p, owner) for k, v in coefficients.items()}
+
+    def _apply_per_run(self, launcher, arrays, work, coefficients) -> None:
+        """One array's update with truly per-run coefficients.
+
+        When the runs that share their coefficients hold arrays large enough to block, each
+        such segment is stepped alone with its scalars (fused kernel or blocks); otherwise the
+        whole array is stepped at once with the coefficients broadcast over the runs axis. The
+        arithmetic of every element is the same either way.
+        """
+        p = arrays[0]
+        parts = per_run.segments(coefficients)
+        if p.nbytes < blocked.MIN_BLOCKED_BYTES * len(parts):
+            self.update(*arrays, *work, **self.coefficients_for(coefficients, p))
+            return
+        for start, stop in parts:
+            scalars = per_run.at(coefficients, start)
+            piece = tuple(None if a is None else a[start:stop] for a in arrays)
+            scratch = tuple(w[start:stop] for w in work)
+            if launcher is None or not fused.try_launch(launcher, self, piece, scalars):
+                blocked.apply(self.update, piece, scratch, **scalars)
+
+    def coefficients(self, state: State, lr) -> dict[str, Any]:
+        """The step's coefficients, passed to ``update`` as keywords (``state.step`` already
+        counts this step): numbers, or (R,) arrays for per-run hyperparameters or lr, computed in
+        float64 with NumPy (``per_run.power`` for powers)."""
         return {"lr": lr}
 
     def update(self, p: np.ndarray, g: np.ndarray, *arrays: np.ndarray | None, **coefs) -> None:
@@ -204,9 +246,9 @@ describe = RULES.describe
 def add_weight_decay(grad: np.ndarray, param: np.ndarray, weight_decay: float, out: np.ndarray):
     """torch's coupled L2 penalty ``g + weight_decay * p``, written into ``out``.
 
-    Returns ``grad`` itself (no copy) when ``weight_decay`` is zero.
+    Returns ``grad`` itself (no copy) when ``weight_decay`` is zero (every run's).
     """
-    if not weight_decay:
+    if not per_run.nonzero(weight_decay):
         return grad
     np.multiply(param, weight_decay, out=out)
     out += grad
@@ -217,7 +259,8 @@ def validate_common(opt: Optimizer, **ranges: tuple) -> None:
     """Range-check and float-normalise the named fields of ``opt``.
 
     ``ranges`` maps a field to ``(low, high, low_open, high_open)``; pairs (betas) are checked
-    element by element. Values become Python floats so NumPy keeps the params' dtype.
+    element by element. Numbers become Python floats, so NumPy keeps the params' dtype; per-run
+    arrays are checked value by value and become read-only float64 arrays.
     """
     owner = type(opt).name or type(opt).__name__
     for field, (low, high, low_open, high_open) in ranges.items():
@@ -227,9 +270,58 @@ def validate_common(opt: Optimizer, **ranges: tuple) -> None:
         ):
             if not isinstance(value, tuple | list) or len(value) != 2:
                 raise ValueError(f"{owner}: {field} must be a pair of numbers, got {value!r}")
-            for i, v in enumerate(value):
-                check_number(owner, f"{field}[{i}]", v, low, high, low_open, high_open)
-            opt._set(field, (float(value[0]), float(value[1])))
+            checked = tuple(
+                check_numbers(owner, f"{field}[{i}]", v, low, high, low_open, high_open)
+                for i, v in enumerate(value)
+            )
+            opt._set(field, checked)
         else:
-            check_number(owner, field, value, low, high, low_open, high_open)
-            opt._set(field, float(value))
+            opt._set(field, check_numbers(owner, field, value, low, high, low_open, high_open))
+
+
+def _filled_like(p: np.ndarray, value: float | np.ndarray) -> np.ndarray:
+    """An array like ``p`` holding ``value`` (a number, or one value per run)."""
+    filled = np.empty_like(p)
+    filled[...] = per_run.broadcast(per_run.settle(value), p)
+    return filled
+
+
+def group_signature(opt: Optimizer) -> tuple:
+    """What configurations must share to run as one group: the rule, every non-continuous field
+    (booleans, ints, strings, None) and, for every continuous field, whether it is zero.
+
+    Returns a hashable tuple ``(rule, ((field, value), ...), ((field, is_zero), ...))``; a pair
+    such as ``betas`` counts as ``betas[0]`` and ``betas[1]``.
+    """
+    return per_run.signature(opt, type(opt).name or type(opt).__qualname__)
+
+
+def stack(configs: Sequence[Optimizer], runs: Sequence[int]) -> Optimizer:
+    """One optimizer for the runs of ``configs`` concatenated on the runs axis, in order.
+
+    Parameters
+    ----------
+    configs : sequence of Optimizer
+        Configurations of one rule and one :func:`group_signature`; their continuous fields may
+        be numbers or arrays of their own runs' values.
+    runs : sequence of int
+        The number of runs of each configuration.
+
+    Returns
+    -------
+    Optimizer
+        Of the configurations' class, every continuous field a (sum(runs),) float64 array (also
+        for a single configuration), every other field the configurations' own.
+
+    Raises
+    ------
+    ValueError
+        If the signatures differ (naming the first difference), or ``runs`` does not match.
+    """
+    configs = list(configs)
+    check_same_signature("optimizers.stack", [group_signature(c) for c in configs])
+    classes = {type(c) for c in configs}
+    if len(classes) > 1:
+        raise ValueError(f"optimizers.stack: configurations of different classes {classes}")
+    fields = per_run.stack_fields(configs, runs, "optimizers.stack")
+    return dataclasses.replace(configs[0], **fields)

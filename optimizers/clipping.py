@@ -8,6 +8,10 @@ Every array has the leading runs axis R; every norm here is taken per run, so on
 gradient never rescales another run. Scaling is done in place with a per-run coefficient of shape
 (R, 1, ...), so contiguous arrays need no full-size temporary; dtypes are kept (float32 stays
 float32).
+
+Per run: a strategy's thresholds may be (R,) float64 arrays, one per run, and :func:`stack` builds
+such a strategy for a group of configurations of one kind. A per-run threshold enters the
+arithmetic in the dtype of what it meets, as a Python float would, so a float32 norm stays float32.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from optimizers._validate import check_number
+from optimizers._validate import check_numbers
+from optimizers.per_run import check_same_signature, signature, stack_fields
 from optimizers.registry import Registry
 
 Arrays = Sequence[np.ndarray]
@@ -40,6 +45,14 @@ def _sum_squares(x: np.ndarray) -> np.ndarray:
 def _global_norm(grads: Arrays) -> np.ndarray:
     """Per-run L2 norm over all arrays, shape (R,)."""
     return np.sqrt(sum(_sum_squares(g) for g in grads))
+
+
+def _like(value: float | np.ndarray, x: np.ndarray) -> float | np.ndarray:
+    """A threshold as it meets ``x`` (shape (R,) or (R, units)): a number as is, a per-run array
+    in ``x``'s dtype, shaped to broadcast over its runs axis."""
+    if not isinstance(value, np.ndarray):
+        return value
+    return value.astype(x.dtype).reshape((-1,) + (1,) * (x.ndim - 1))
 
 
 def _scale(g: np.ndarray, coef: np.ndarray) -> None:
@@ -71,7 +84,12 @@ class _Strategy:
         owner = f"clipping {self.name!r}"
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            check_number(owner, f.name, value, 0.0, math.inf, low_open=True, high_open=True)
+            checked = check_numbers(owner, f.name, value, 0.0, math.inf, True, True)
+            if isinstance(value, np.ndarray):  # a number keeps its type, as before
+                self._set(f.name, checked)
+
+    def _set(self, field: str, value: Any) -> None:
+        object.__setattr__(self, field, value)
 
     @classmethod
     def describe_extra(cls) -> dict[str, Any]:
@@ -121,7 +139,8 @@ class Value(_Strategy):
 
     def apply(self, grads: Arrays, params: Arrays | None) -> None:
         for g in grads:
-            np.clip(g, -self.clip_value, self.clip_value, out=g)
+            bound = _like(self.clip_value, g)
+            np.clip(g, -bound, bound, out=g)
 
 
 @_register("norm")
@@ -135,7 +154,7 @@ class Norm(_Strategy):
     def apply(self, grads: Arrays, params: Arrays | None) -> None:
         for g in grads:
             norm = np.sqrt(_sum_squares(g))
-            _scale(g, np.minimum(self.max_norm / (norm + _TORCH_NORM_EPS), 1.0))
+            _scale(g, np.minimum(_like(self.max_norm, norm) / (norm + _TORCH_NORM_EPS), 1.0))
 
 
 @_register("global_norm")
@@ -147,7 +166,8 @@ class GlobalNorm(_Strategy):
     torch_reference = "torch.nn.utils.clip_grad_norm_"
 
     def apply(self, grads: Arrays, params: Arrays | None) -> None:
-        coef = np.minimum(self.max_norm / (_global_norm(grads) + _TORCH_NORM_EPS), 1.0)
+        norm = _global_norm(grads)
+        coef = np.minimum(_like(self.max_norm, norm) / (norm + _TORCH_NORM_EPS), 1.0)
         for g in grads:
             _scale(g, coef)
 
@@ -160,7 +180,8 @@ class Normalize(_Strategy):
     eps: float = 1e-8
 
     def apply(self, grads: Arrays, params: Arrays | None) -> None:
-        coef = 1.0 / (_global_norm(grads) + self.eps)
+        norm = _global_norm(grads)
+        coef = 1.0 / (norm + _like(self.eps, norm))
         for g in grads:
             _scale(g, coef)
 
@@ -184,7 +205,8 @@ class AdaptiveGradientClipping(_Strategy):
 
     def apply(self, grads: Arrays, params: Arrays | None) -> None:
         for g, p in zip(grads, params, strict=True):
-            max_norm = self.clip_factor * np.maximum(_unit_norms(p), self.eps)
+            norms = _unit_norms(p)
+            max_norm = _like(self.clip_factor, norms) * np.maximum(norms, _like(self.eps, norms))
             # max_norm / max(||G_u||, max_norm): 1 exactly when unclipped, and never divides by 0.
             _scale(g, max_norm / np.maximum(_unit_norms(g), max_norm))
 
@@ -256,3 +278,21 @@ def clipper(name: str, **kw: float) -> Callable[[Arrays, Arrays | None], Arrays]
     loop builds the clipper once and calls it every step without re-checking the keywords.
     """
     return create(name, **kw)
+
+
+def group_signature(strategy: Any) -> tuple:
+    """The clipping kind, plus any non-float keyword: strategies of one signature can be stacked."""
+    return signature(strategy, strategy.name)
+
+
+def stack(strategies: Sequence[Any], runs: Sequence[int]) -> Any:
+    """One strategy for the runs of ``strategies`` (all of one kind), concatenated in order.
+
+    Every threshold of the result is a (sum(runs),) float64 array (also for a single strategy);
+    a strategy's own value may be a number or an array of its runs' values. Raises ``ValueError``
+    for strategies of different kinds.
+    """
+    strategies = list(strategies)
+    check_same_signature("clipping.stack", [group_signature(s) for s in strategies])
+    fields = stack_fields(strategies, runs, "clipping.stack")
+    return dataclasses.replace(strategies[0], **fields)

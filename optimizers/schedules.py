@@ -3,8 +3,12 @@
 The engine applies ``lr_t = base_lr * sched(t)`` at step ``t = 0, 1, 2, ...``; ``sched(t)`` is the
 learning rate that the matching ``torch.optim.lr_scheduler`` gives after ``t`` calls of
 ``scheduler.step()``, divided by the base learning rate. Each schedule is a frozen dataclass
-(hashable, printable, validated once when built) whose ``__call__`` is a line of ``math``; the
+(hashable, printable, validated once when built) whose ``__call__`` is a line of arithmetic; the
 module's ``names``, ``get``, ``create`` and ``describe`` are those of its :class:`Registry`.
+
+Per run: a schedule's float parameters (``gamma``, ``min_factor``, ``decay_rate``) may be (R,)
+float64 arrays, and ``sched(t)`` is then a (R,) array. :func:`stack` joins schedules of any kinds
+into one callable ``t -> (R,) float64`` for a group of configurations.
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ import bisect
 import dataclasses
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from optimizers._validate import check_number
+import numpy as np
+
+from optimizers._validate import check_number, check_numbers
+from optimizers.per_run import power, signature, stack_fields
 from optimizers.registry import Registry
 
 SCHEDULES = Registry("schedule")
@@ -42,7 +49,11 @@ def _check_int(owner: str, name: str, value: object, low: int, high: float = mat
     return int(value)
 
 
-def _cosine(t: int, T_max: int, min_factor: float) -> float:
+def _positive(owner: str, name: str, value: object):
+    return check_numbers(owner, name, value, 0.0, math.inf, low_open=True, high_open=True)
+
+
+def _cosine(t: int, T_max: int, min_factor):
     # torch's _get_closed_form_lr divided by base_lr; periodic in t, so it rises again after T_max.
     return min_factor + (1.0 - min_factor) * 0.5 * (1.0 + math.cos(math.pi * t / T_max))
 
@@ -99,11 +110,10 @@ class Step(_Schedule):
 
     def __post_init__(self) -> None:
         self._set("step_size", _check_int(self._owner, "step_size", self.step_size, 1))
-        check_number(self._owner, "gamma", self.gamma, 0.0, math.inf, low_open=True, high_open=True)
-        self._set("gamma", float(self.gamma))
+        self._set("gamma", _positive(self._owner, "gamma", self.gamma))
 
     def __call__(self, t: int) -> float:
-        return self.gamma ** (t // self.step_size)
+        return power(self.gamma, t // self.step_size)
 
 
 @_register("multistep")
@@ -138,11 +148,10 @@ class MultiStep(_Schedule):
         if any(a >= b for a, b in zip(milestones, milestones[1:], strict=False)):
             raise bad
         self._set("milestones", tuple(int(m) for m in milestones))
-        check_number(self._owner, "gamma", self.gamma, 0.0, math.inf, low_open=True, high_open=True)
-        self._set("gamma", float(self.gamma))
+        self._set("gamma", _positive(self._owner, "gamma", self.gamma))
 
     def __call__(self, t: int) -> float:
-        return self.gamma ** bisect.bisect_right(self.milestones, t)
+        return power(self.gamma, bisect.bisect_right(self.milestones, t))
 
 
 @_register("exponential")
@@ -161,11 +170,10 @@ class Exponential(_Schedule):
     gamma: float
 
     def __post_init__(self) -> None:
-        check_number(self._owner, "gamma", self.gamma, 0.0, math.inf, low_open=True, high_open=True)
-        self._set("gamma", float(self.gamma))
+        self._set("gamma", _positive(self._owner, "gamma", self.gamma))
 
     def __call__(self, t: int) -> float:
-        return self.gamma**t
+        return power(self.gamma, t)
 
 
 @_register("inverse_time")
@@ -184,8 +192,8 @@ class InverseTime(_Schedule):
     decay_rate: float
 
     def __post_init__(self) -> None:
-        check_number(self._owner, "decay_rate", self.decay_rate, 0.0, math.inf, high_open=True)
-        self._set("decay_rate", float(self.decay_rate))
+        decay_rate = check_numbers(self._owner, "decay_rate", self.decay_rate, 0.0, math.inf)
+        self._set("decay_rate", decay_rate)
 
     def __call__(self, t: int) -> float:
         return 1.0 / (1.0 + self.decay_rate * t)
@@ -216,8 +224,7 @@ class Cosine(_Schedule):
 
     def __post_init__(self) -> None:
         self._set("T_max", _check_int(self._owner, "T_max", self.T_max, 1))
-        check_number(self._owner, "min_factor", self.min_factor, 0.0, 1.0)
-        self._set("min_factor", float(self.min_factor))
+        self._set("min_factor", check_numbers(self._owner, "min_factor", self.min_factor, 0.0, 1.0))
 
     def __call__(self, t: int) -> float:
         return _cosine(t, self.T_max, self.min_factor)
@@ -257,8 +264,7 @@ class WarmupCosine(_Schedule):
         self._set("T_max", _check_int(self._owner, "T_max", self.T_max, 1))
         warmup = _check_int(self._owner, "warmup_steps", self.warmup_steps, 0, self.T_max)
         self._set("warmup_steps", warmup)
-        check_number(self._owner, "min_factor", self.min_factor, 0.0, 1.0)
-        self._set("min_factor", float(self.min_factor))
+        self._set("min_factor", check_numbers(self._owner, "min_factor", self.min_factor, 0.0, 1.0))
 
     def __call__(self, t: int) -> float:
         if t < self.warmup_steps:
@@ -302,3 +308,60 @@ def schedule(name: str, **kw: Any) -> Callable[[int], float]:
     (1.0, 0.5, 0.25)
     """
     return create(name, **kw)
+
+
+class StackedSchedule:
+    """Schedules of any kinds for a group: ``sched(t)`` is the (R,) float64 multiplier of every run.
+
+    Schedules of one kind and the same integer parameters are evaluated together, their float
+    parameters as per-run arrays; each run's multiplier is the one its own schedule gives when
+    stacked alone, whatever the group.
+    """
+
+    def __init__(self, parts: list[tuple[_Schedule, np.ndarray]], runs: int) -> None:
+        self.parts = parts  # (schedule with per-run float parameters, the runs it serves)
+        self.runs = runs
+
+    def __call__(self, t: int) -> np.ndarray:
+        multipliers = np.empty(self.runs)
+        for sched, index in self.parts:
+            multipliers[index] = sched(t)
+        return multipliers
+
+    def __repr__(self) -> str:
+        return f"StackedSchedule(runs={self.runs}, parts={[p for p, _ in self.parts]})"
+
+
+def stack(schedules: Sequence[Callable[[int], Any]], runs: Sequence[int]) -> StackedSchedule:
+    """One schedule for the runs of ``schedules`` concatenated on the runs axis, in order.
+
+    Parameters
+    ----------
+    schedules : sequence of schedules
+        Built by :func:`create` (any kinds, mixed freely); their float parameters may be numbers
+        or arrays of their own runs' values.
+    runs : sequence of int
+        The number of runs of each schedule.
+
+    Returns
+    -------
+    StackedSchedule
+        ``sched(t)`` returns a (sum(runs),) float64 array, run r's multiplier at step t.
+    """
+    schedules, runs = list(schedules), [int(n) for n in runs]
+    if len(schedules) != len(runs) or not schedules or min(runs) < 1:
+        raise ValueError(f"schedules.stack: {len(schedules)} schedules for run counts {runs}")
+    starts = np.cumsum([0, *runs])
+    families: dict[tuple, list[int]] = {}
+    for i, sched in enumerate(schedules):
+        if not isinstance(sched, _Schedule):
+            raise ValueError(f"schedules.stack: {sched!r} was not built by schedules.create")
+        kind, structural, _ = signature(sched, sched.name)
+        families.setdefault((kind, structural), []).append(i)
+    parts = []
+    for members in families.values():
+        group = [schedules[i] for i in members]
+        fields = stack_fields(group, [runs[i] for i in members], "schedules.stack")
+        index = np.concatenate([np.arange(starts[i], starts[i + 1]) for i in members])
+        parts.append((dataclasses.replace(group[0], **fields), index))
+    return StackedSchedule(parts, int(starts[-1]))

@@ -60,3 +60,40 @@ def check_number(
     )
     if not inside or not math.isfinite(value):
         raise ValueError(f"{owner}: {name}={value!r} is out of range; allowed {interval}")
+
+
+def check_numbers(
+    owner: str,
+    name: str,
+    value: object,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float | np.ndarray:
+    """``check_number`` for a number or a per-run array; return it normalised.
+
+    A number comes back as a Python float. A 1-D real ndarray (one value per run) is checked
+    element by element, the first bad one named as ``name[i]``, and comes back as a read-only
+    float64 copy.
+    """
+    if not isinstance(value, np.ndarray):
+        check_number(owner, name, value, low, high, low_open, high_open)
+        return float(value)
+    if value.ndim != 1 or value.size == 0 or value.dtype.kind not in "fiu":
+        raise ValueError(
+            f"{owner}: {name} must be a number or a 1-D array of numbers (one per run), "
+            f"got an array of shape {value.shape} and dtype {value.dtype}"
+        )
+    values = value.astype(np.float64)  # a copy, so the caller's array can change freely
+    with np.errstate(invalid="ignore"):
+        inside = (values > low if low_open else values >= low) & (
+            values < high if high_open else values <= high
+        )
+    bad = np.flatnonzero(~(inside & np.isfinite(values)))
+    if bad.size:
+        check_number(
+            owner, f"{name}[{bad[0]}]", float(values[bad[0]]), low, high, low_open, high_open
+        )
+    values.flags.writeable = False
+    return values

@@ -21,6 +21,12 @@ name             penalty                                       gradient added to
 ``r`` is ``l1_ratio``. At ``w = 0`` the L1 subgradient used is ``sign(0) = 0``. ``elastic_net``
 follows scikit-learn's ``ElasticNet`` parametrization (``alpha`` is ``strength``).
 
+Per run: ``strength`` and ``l1_ratio`` may be (R,) float64 arrays, one value per run (in
+``create``, ``regularize`` and :func:`stack`, which builds one regularizer for a group of
+configurations of one kind). A per-run coefficient enters the arithmetic in the weights' dtype, as
+a Python float would. Whether each of ``l1`` and ``l2`` is zero decides which passes run, so it
+is part of :func:`group_signature`: a zero strength and a nonzero one never share a group.
+
 References
 ----------
 .. [1] R. Tibshirani, "Regression shrinkage and selection via the lasso", J. R. Stat. Soc. B, 1996.
@@ -37,7 +43,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from problems._validate import check_number
+from problems._validate import check_numbers
 from problems.registry import Description, Registry
 
 _REGISTRY = Registry("regularizer")
@@ -48,24 +54,40 @@ def is_weight(array: np.ndarray) -> bool:
     return array.ndim >= 3
 
 
-def _penalize(w: np.ndarray, g: np.ndarray, l1: float, l2: float) -> np.ndarray:
-    """Add ``l1 * sign(w) + l2 * w`` into ``g``; return ``l1*sum|w| + l2/2*||w||^2`` per run."""
+def _nonzero(value: float | np.ndarray) -> bool:
+    return bool(np.any(value))
+
+
+def _like(value: float | np.ndarray, x: np.ndarray) -> float | np.ndarray:
+    """A coefficient as it meets ``x``: a number as is, a per-run array in ``x``'s dtype, shaped
+    to broadcast over its runs axis (what NumPy does with a Python float)."""
+    if not isinstance(value, np.ndarray):
+        return value
+    return value.astype(x.dtype).reshape((-1,) + (1,) * (x.ndim - 1))
+
+
+def _penalize(w: np.ndarray, g: np.ndarray, l1, l2) -> np.ndarray:
+    """Add ``l1 * sign(w) + l2 * w`` into ``g``; return ``l1*sum|w| + l2/2*||w||^2`` per run.
+
+    ``l1`` and ``l2`` are numbers or (R,) arrays."""
     runs = w.shape[0]
     flat = w.reshape(runs, -1)  # a view unless w is non-contiguous
     penalty = np.zeros(runs)
     scratch = None
-    if l1:
+    if _nonzero(l1):
         scratch = np.sign(w)
         # sum|w| = sum(sign(w) * w): reuses the sign array instead of allocating |w|.
-        penalty += l1 * np.einsum("ij,ij->i", scratch.reshape(runs, -1), flat)
-        scratch *= l1
+        abs_sum = np.einsum("ij,ij->i", scratch.reshape(runs, -1), flat)
+        penalty += _like(l1, abs_sum) * abs_sum
+        scratch *= _like(l1, w)
         g += scratch
-    if l2:
-        penalty += 0.5 * l2 * np.einsum("ij,ij->i", flat, flat)
+    if _nonzero(l2):
+        sq_sum = np.einsum("ij,ij->i", flat, flat)
+        penalty += 0.5 * _like(l2, sq_sum) * sq_sum
         if scratch is None:
-            g += l2 * w
+            g += _like(l2, w) * w
         else:
-            np.multiply(w, l2, out=scratch)
+            np.multiply(w, _like(l2, w), out=scratch)
             g += scratch
     return penalty
 
@@ -101,9 +123,12 @@ class Regularizer:
 
     def __post_init__(self) -> None:
         for field, (low, high) in self.ranges.items():
-            check_number(f"regularizer {self.name!r}", field, getattr(self, field), low, high)
+            value = getattr(self, field)
+            checked = check_numbers(f"regularizer {self.name!r}", field, value, low, high)
+            if isinstance(value, np.ndarray):  # a number keeps its type, as before
+                object.__setattr__(self, field, checked)
 
-    def coefficients(self) -> tuple[float, float]:
+    def coefficients(self) -> tuple[float | np.ndarray, float | np.ndarray]:
         raise NotImplementedError
 
     def __call__(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> np.ndarray:
@@ -111,7 +136,7 @@ class Regularizer:
         runs = _check_arrays(params, grads)
         l1, l2 = self.coefficients()
         penalty = np.zeros(runs)
-        if l1 or l2:
+        if _nonzero(l1) or _nonzero(l2):
             for w, g in zip(params, grads, strict=True):
                 if is_weight(w):
                     penalty += _penalize(w, g, l1, l2)
@@ -171,7 +196,7 @@ class ElasticNet(Regularizer):
     ranges = {"strength": (0.0, math.inf), "l1_ratio": (0.0, 1.0)}
 
     def coefficients(self) -> tuple[float, float]:
-        ratio = float(self.l1_ratio)
+        ratio = self.l1_ratio if isinstance(self.l1_ratio, np.ndarray) else float(self.l1_ratio)
         return self.strength * ratio, self.strength * (1.0 - ratio)
 
 
@@ -218,8 +243,8 @@ def regularize(
     name: str,
     params: Sequence[np.ndarray],
     grads: Sequence[np.ndarray],
-    strength: float,
-    l1_ratio: float = 0.5,
+    strength: float | np.ndarray,
+    l1_ratio: float | np.ndarray = 0.5,
 ) -> np.ndarray:
     """Add the named penalty's gradient into ``grads`` in place and return the penalty per run.
 
@@ -232,11 +257,11 @@ def regularize(
         One of :func:`names`: ``none``, ``l1``, ``l2``, ``elastic_net``.
     params, grads : sequence of numpy.ndarray
         Equal shapes, each with the leading runs axis ``R``; the gradient is added into ``grads``.
-    strength : float
-        The regularization strength ``lam >= 0`` (finite).
-    l1_ratio : float, optional
-        The share of L1 in ``elastic_net``, in ``[0, 1]``; checked but ignored by the other
-        penalties. Default 0.5.
+    strength : float or numpy.ndarray
+        The regularization strength ``lam >= 0`` (finite), or a (R,) array of one per run.
+    l1_ratio : float or numpy.ndarray, optional
+        The share of L1 in ``elastic_net``, in ``[0, 1]`` (or one per run); checked but ignored
+        by the other penalties. Default 0.5.
 
     Returns
     -------
@@ -259,9 +284,65 @@ def regularize(
     (0.1, 0.0)
     """
     get(name)  # an unknown name is the first error, naming the closest ones
-    check_number(f"regularizer {name!r}", "strength", strength, 0.0)
-    check_number(f"regularizer {name!r}", "l1_ratio", l1_ratio, 0.0, 1.0)
+    check_numbers(f"regularizer {name!r}", "strength", strength, 0.0)
+    check_numbers(f"regularizer {name!r}", "l1_ratio", l1_ratio, 0.0, 1.0)
     given = {"strength": strength, "l1_ratio": l1_ratio}
     accepted = [p.name for p in describe(name).parameters]
     # the regularizer checks params and grads before it changes anything
     return create(name, **{k: v for k, v in given.items() if k in accepted})(params, grads)
+
+
+def group_signature(regularizer: Regularizer) -> tuple:
+    """``(name, l1 is zero, l2 is zero)``: regularizers of one signature can be stacked.
+
+    A zero coefficient skips its pass, so a zero and a nonzero one do different arithmetic.
+    """
+    l1, l2 = regularizer.coefficients()
+    return regularizer.name, _zero_state(l1), _zero_state(l2)
+
+
+def _zero_state(value: float | np.ndarray) -> bool | str:
+    zeros = np.asarray(value) == 0
+    return bool(zeros.all()) if zeros.all() or not zeros.any() else "mixed"
+
+
+def stack(regularizers: Sequence[Regularizer], runs: Sequence[int]) -> Regularizer:
+    """One regularizer for the runs of ``regularizers`` concatenated on the runs axis, in order.
+
+    Every keyword of the result is a (sum(runs),) float64 array (also for a single regularizer);
+    each regularizer's own value may be a number or an array of its runs' values.
+
+    Raises
+    ------
+    ValueError
+        For regularizers of different :func:`group_signature` (kind, or a strength zero in one
+        and not the other), or run counts that do not match.
+
+    Examples
+    --------
+    >>> both = stack([create("l2", strength=0.1), create("l2", strength=0.2)], runs=[1, 2])
+    >>> both.strength
+    array([0.1, 0.2, 0.2])
+    """
+    regularizers, runs = list(regularizers), [int(n) for n in runs]
+    if len(regularizers) != len(runs) or not regularizers or min(runs) < 1:
+        raise ValueError(f"regularizers.stack: {len(regularizers)} regularizers, run counts {runs}")
+    first = group_signature(regularizers[0])
+    for i, other in enumerate(regularizers[1:], start=1):
+        if group_signature(other) != first:
+            raise ValueError(
+                f"regularizers.stack: regularizers 0 and {i} cannot share a group: "
+                f"{first} != {group_signature(other)} (name, l1 is zero, l2 is zero)"
+            )
+    fields = {}
+    for field in regularizers[0].ranges:
+        pieces = []
+        for reg, n in zip(regularizers, runs, strict=True):
+            piece = np.asarray(getattr(reg, field), dtype=np.float64)
+            if piece.ndim and piece.shape != (n,):
+                raise ValueError(
+                    f"regularizers.stack: {field} has {piece.size} values for {n} runs"
+                )
+            pieces.append(np.broadcast_to(piece, (n,)))
+        fields[field] = np.concatenate(pieces)
+    return dataclasses.replace(regularizers[0], **fields)

@@ -31,17 +31,18 @@ def adam(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, decay, keep, wd, b1, c1, b2,
         p[i] = p[i] + m / (np.sqrt(v) + eps) * neg_ss
 
 
-def launch(opt, p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, step_size, eps) -> None:
+def launch(
+    opt, p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, *,
+    weight_decay, keep, beta1, rest1, beta2, rest2, step_size, eps,
+) -> None:  # fmt: skip
     """Adam.update's arguments, scratch buffers left out."""
     f = p.dtype.type
-    beta1, beta2 = opt.betas
     decay = NO_DECAY
-    if opt.weight_decay:
+    if weight_decay:
         decay = DECOUPLED if opt.decoupled_weight_decay else COUPLED
     adam(
-        p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, decay,
-        f(1.0 - lr * opt.weight_decay), f(opt.weight_decay),
-        f(beta1), f(1.0 - beta1), f(beta2), f(1.0 - beta2), f(eps), f(-step_size),
+        p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, decay, f(keep), f(weight_decay),
+        f(beta1), f(rest1), f(beta2), f(rest2), f(eps), f(-step_size),
     )  # fmt: skip
 
 

@@ -41,19 +41,32 @@ def rmsprop(p, g, square_avg, grad_avg, momentum_buffer, coupled, wd, alpha, res
         p[i] = p[i] + step * neg_lr
 
 
-def launch_adagrad(opt, p, g, state_sum, *, clr) -> None:
+def launch_adagrad(opt, p, g, state_sum, *, clr, weight_decay, eps) -> None:
     """Adagrad.update's arguments, scratch buffers left out."""
     f = p.dtype.type
-    coupled = bool(opt.weight_decay)
-    adagrad(p, g, state_sum, coupled, f(opt.weight_decay), f(opt.eps), f(-clr))
+    adagrad(p, g, state_sum, bool(weight_decay), f(weight_decay), f(eps), f(-clr))
 
 
-def launch_rmsprop(opt, p, g, square_avg, grad_avg, momentum_buffer, *, lr) -> None:
+def launch_rmsprop(
+    opt,
+    p,
+    g,
+    square_avg,
+    grad_avg,
+    momentum_buffer,
+    *,
+    lr,
+    weight_decay,
+    alpha,
+    rest,
+    eps,
+    momentum,
+) -> None:
     """RMSprop.update's arguments, scratch buffers left out."""
     f = p.dtype.type
     rmsprop(
-        p, g, square_avg, grad_avg, momentum_buffer, bool(opt.weight_decay), f(opt.weight_decay),
-        f(opt.alpha), f(1.0 - opt.alpha), f(opt.eps), f(opt.momentum), f(-lr),
+        p, g, square_avg, grad_avg, momentum_buffer, bool(weight_decay), f(weight_decay),
+        f(alpha), f(rest), f(eps), f(momentum), f(-lr),
     )  # fmt: skip
 
 

@@ -26,12 +26,12 @@ def sgd(p, g, b, coupled, wd, first, momentum, damped, keep, nesterov, neg_lr):
         p[i] = p[i] + d * neg_lr
 
 
-def launch(opt, p, g, b, *, lr, first) -> None:
+def launch(opt, p, g, b, *, lr, first, weight_decay, momentum, dampening, keep) -> None:
     """SGD.update's arguments, scratch buffers left out."""
     f = p.dtype.type
     sgd(
-        p, g, b, bool(opt.weight_decay), f(opt.weight_decay), bool(first), f(opt.momentum),
-        bool(opt.dampening), f(1.0 - opt.dampening), bool(opt.nesterov), f(-lr),
+        p, g, b, bool(weight_decay), f(weight_decay), bool(first), f(momentum),
+        bool(dampening), f(keep), bool(opt.nesterov), f(-lr),
     )  # fmt: skip
 
 

@@ -22,13 +22,12 @@ def lion(p, g, exp_avg, decoupled, keep, b1, c1, b2, c2, one, neg_lr):
         exp_avg[i] = m * b2 + g[i] * c2
 
 
-def launch(opt, p, g, exp_avg, *, lr) -> None:
+def launch(opt, p, g, exp_avg, *, lr, beta1, rest1, beta2, rest2, weight_decay, keep) -> None:
     """Lion.update's arguments, scratch buffers left out."""
     f = p.dtype.type
-    beta1, beta2 = opt.betas
     lion(
-        p, g, exp_avg, bool(opt.weight_decay), f(1.0 - lr * opt.weight_decay),
-        f(beta1), f(1.0 - beta1), f(beta2), f(1.0 - beta2), f(1.0), f(-lr),
+        p, g, exp_avg, bool(weight_decay), f(keep),
+        f(beta1), f(rest1), f(beta2), f(rest2), f(1.0), f(-lr),
     )  # fmt: skip
 
 

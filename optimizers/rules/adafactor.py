@@ -7,8 +7,10 @@ import math
 
 import numpy as np
 
-from optimizers._validate import check_number
+from optimizers import per_run
+from optimizers._validate import check_numbers
 from optimizers.base import Optimizer, State, register, validate_common
+from optimizers.per_run import nonzero, power
 from optimizers.rules._per_run import norm_per_run, per_run_scalar
 
 INF = math.inf
@@ -64,10 +66,8 @@ class Adafactor(Optimizer):
         eps = self.eps
         if not isinstance(eps, tuple | list) or len(eps) != 2:
             raise ValueError(f"adafactor: eps must be a pair (eps1 or None, eps2), got {eps!r}")
-        if eps[0] is not None:
-            check_number("adafactor", "eps[0]", eps[0], 0.0, INF, False, True)
-        check_number("adafactor", "eps[1]", eps[1], 0.0, INF, False, True)
-        self._set("eps", (None if eps[0] is None else float(eps[0]), float(eps[1])))
+        eps1 = None if eps[0] is None else check_numbers("adafactor", "eps[0]", eps[0], 0.0, INF)
+        self._set("eps", (eps1, check_numbers("adafactor", "eps[1]", eps[1], 0.0, INF)))
 
     def state_floats_per_param(self) -> int:
         """At most one: a vector keeps a full ``variance``, an m x n matrix only m + n numbers
@@ -98,32 +98,47 @@ class Adafactor(Optimizer):
             )
         return State(step=0, buffers=buffers, work=work)
 
-    def step(self, params, grads, state: State, lr: float | None = None) -> None:
+    def coefficients(self, state: State, lr) -> dict:
+        t = state.step
+        return {
+            "weight_decay": self.weight_decay,
+            "keep": 1.0 - lr * self.weight_decay,
+            "weight": power(t, self.beta2_decay),  # 1 - beta2_hat
+            "rho": np.minimum(lr, 1.0 / math.sqrt(t)),
+            "eps2": self.eps[1],
+        }
+
+    def step(self, params, grads, state: State, lr=None) -> None:
         """Update ``params`` and ``state`` in place. ``lr`` overrides ``self.lr`` for this step."""
         state.step += 1
-        lr = self.lr if lr is None else lr
-        t = state.step
-        weight = t**self.beta2_decay  # 1 - beta2_hat
-        rho = min(lr, 1.0 / math.sqrt(t))
+        coefficients = self.settled_coefficients(state, self._lr(lr))
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+            eps1 = self.eps[0]
+            if eps1 is None:
+                eps1 = float(np.finfo(p.dtype).eps)
+            # float64 coefficients that depend on the array's size and dtype
+            sized = {
+                "eps1": eps1,
+                "eps1_squared": eps1 * eps1,
+                "clip_scale": 1.0 / (math.sqrt(p[0].size) * self.d),
+            }
+            sized = {k: per_run.settle(v) for k, v in sized.items()}
             arrays = (state.buffers[name][i] for name in self.state_buffers)
-            self._update(p, g, *arrays, *state.work[i], lr=lr, weight=weight, rho=rho)
+            here = self.coefficients_for({**coefficients, **sized}, p)
+            self._update(p, g, *arrays, *state.work[i], **here)
 
     def _update(
         self, p, g, row_var, col_var, variance, u, coef, clip, row_mean, col_mean, row_scale, *,
-        lr, weight, rho,
+        weight_decay, keep, weight, rho, eps2, eps1, eps1_squared, clip_scale,
     ) -> None:  # fmt: skip
         """The step on one array: its runs' norms are per run, everything else elementwise."""
-        eps1, eps2 = self.eps
-        if eps1 is None:
-            eps1 = float(np.finfo(p.dtype).eps)
         # alpha = max(eps2, RMS(theta)) rho, from the params before weight decay
         norm_per_run(p, out=coef)
         coef *= 1.0 / math.sqrt(p[0].size)
         np.maximum(coef, eps2, out=coef)
         coef *= rho
-        if self.weight_decay:
-            p *= 1.0 - lr * self.weight_decay
+        if nonzero(weight_decay):
+            p *= keep
         np.multiply(g, g, out=u)
         if variance is None:
             _lerp(row_var, np.mean(u, axis=-1, keepdims=True, out=row_mean), weight)
@@ -135,12 +150,12 @@ class Adafactor(Optimizer):
         else:
             _lerp(variance, u, weight)
             np.copyto(u, variance)
-        np.maximum(u, eps1 * eps1, out=u)
+        np.maximum(u, eps1_squared, out=u)
         np.sqrt(u, out=u)
         np.divide(g, u, out=u)  # U = G / sqrt(max(V, eps1^2))
         # theta -= alpha U / max(1, RMS(U) / d)
         norm_per_run(u, out=clip)
-        clip *= 1.0 / (math.sqrt(p[0].size) * self.d)
+        clip *= clip_scale
         np.maximum(clip, 1.0, out=clip)
         np.divide(coef, clip, out=coef)
         u *= coef

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from optimizers.base import Optimizer, State, add_weight_decay, register, validate_common
+from optimizers.per_run import nonzero, power
 
 INF = math.inf
 OPEN_UNIT = (0.0, 1.0, False, True)  # betas live in [0, 1)
@@ -32,23 +33,36 @@ class _AdamBase(Optimizer):
             self, betas=OPEN_UNIT, eps=(0.0, INF, True, True), weight_decay=(0.0, INF, False, True)
         )
 
-    def _decayed_grad(self, p, g, lr, out):
+    def _moment_coefficients(self, lr) -> dict:
+        """The coefficients every update of the family takes: ``keep`` = 1 − γλ,
+        ``rest1`` = 1 − β1, ``rest2`` = 1 − β2."""
+        beta1, beta2 = self.betas
+        return {
+            "weight_decay": self.weight_decay,
+            "keep": 1.0 - lr * self.weight_decay,
+            "beta1": beta1,
+            "rest1": 1.0 - beta1,
+            "beta2": beta2,
+            "rest2": 1.0 - beta2,
+        }
+
+    def _decayed_grad(self, p, g, out, *, weight_decay, keep, **moments):
         """Apply weight decay: decoupled (θ ← θ(1 − γλ)) or coupled (g ← g + λθ)."""
         if getattr(self, "decoupled_weight_decay", False):
-            if self.weight_decay:
-                p *= 1.0 - lr * self.weight_decay
+            if nonzero(weight_decay):
+                p *= keep
             return g
-        return add_weight_decay(g, p, self.weight_decay, out=out)
+        return add_weight_decay(g, p, weight_decay, out=out)
 
-    def _update_moments(self, d, exp_avg, exp_avg_sq, work) -> None:
+    @staticmethod
+    def _update_moments(d, exp_avg, exp_avg_sq, work, *, beta1, rest1, beta2, rest2, **decay):
         """m ← β1 m + (1 − β1) g and v ← β2 v + (1 − β2) g²."""
-        beta1, beta2 = self.betas
         exp_avg *= beta1
-        np.multiply(d, 1.0 - beta1, out=work)
+        np.multiply(d, rest1, out=work)
         exp_avg += work
         exp_avg_sq *= beta2
         np.multiply(d, d, out=work)
-        work *= 1.0 - beta2
+        work *= rest2
         exp_avg_sq += work
 
 
@@ -77,21 +91,25 @@ class Adam(_AdamBase):
     def uses(self, buffer: str) -> bool:
         return buffer != "max_exp_avg_sq" or self.amsgrad
 
-    def coefficients(self, state: State, lr: float) -> dict[str, float]:
+    def coefficients(self, state: State, lr) -> dict:
         beta1, beta2 = self.betas
-        sqrt_bias_correction2 = math.sqrt(1.0 - beta2**state.step)
+        sqrt_bias_correction2 = np.sqrt(1.0 - power(beta2, state.step))
         # Both bias corrections go into two scalars, which saves a pass over the arrays (Kingma &
         # Ba 2015, end of section 2): gamma m_hat / (sqrt(v_hat) + eps)
         #   = (gamma sqrt(1 - beta2^t) / (1 - beta1^t)) m / (sqrt(v) + eps sqrt(1 - beta2^t)).
-        step_size = lr * sqrt_bias_correction2 / (1.0 - beta1**state.step)
-        return {"lr": lr, "step_size": step_size, "eps": self.eps * sqrt_bias_correction2}
+        step_size = lr * sqrt_bias_correction2 / (1.0 - power(beta1, state.step))
+        return {
+            **self._moment_coefficients(lr),
+            "step_size": step_size,
+            "eps": self.eps * sqrt_bias_correction2,
+        }
 
     def update(
-        self, p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, decayed, work, *, lr, step_size, eps
+        self, p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, decayed, work, *, step_size, eps, **moments
     ) -> None:
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
-        d = self._decayed_grad(p, g, lr, out=decayed)
-        self._update_moments(d, exp_avg, exp_avg_sq, work)
+        d = self._decayed_grad(p, g, decayed, **moments)
+        self._update_moments(d, exp_avg, exp_avg_sq, work, **moments)
         v = exp_avg_sq
         if max_exp_avg_sq is not None:
             v = np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
@@ -143,19 +161,24 @@ class Adamax(_AdamBase):
     state_buffers = ("exp_avg", "exp_inf")
     torch_reference = "torch.optim.Adamax"
 
-    def coefficients(self, state: State, lr: float) -> dict[str, float]:
-        return {"lr": lr, "clr": lr / (1.0 - self.betas[0] ** state.step)}
+    def coefficients(self, state: State, lr) -> dict:
+        return {
+            **self._moment_coefficients(lr),
+            "clr": lr / (1.0 - power(self.betas[0], state.step)),
+            "eps": self.eps,
+        }
 
-    def update(self, p, g, exp_avg, exp_inf, decayed, work, *, lr, clr) -> None:
+    def update(
+        self, p, g, exp_avg, exp_inf, decayed, work, *, beta1, rest1, beta2, clr, eps, **moments
+    ) -> None:
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
-        beta1, beta2 = self.betas
-        d = self._decayed_grad(p, g, lr, out=decayed)
+        d = self._decayed_grad(p, g, decayed, **moments)
         exp_avg *= beta1
-        np.multiply(d, 1.0 - beta1, out=work)
+        np.multiply(d, rest1, out=work)
         exp_avg += work
         exp_inf *= beta2
         np.abs(d, out=work)
-        work += self.eps
+        work += eps
         np.maximum(exp_inf, work, out=exp_inf)
         np.divide(exp_avg, exp_inf, out=work)
         work *= -clr
@@ -190,29 +213,31 @@ class NAdam(_AdamBase):
         super().__post_init__()
         validate_common(self, momentum_decay=(0.0, INF, False, True))
 
-    def coefficients(self, state: State, lr: float) -> dict[str, float]:
+    def coefficients(self, state: State, lr) -> dict:
         t = state.step
         beta1, beta2 = self.betas
-        mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
-        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
-        state.scalars["mu_product"] *= mu
+        mu = beta1 * (1.0 - 0.5 * power(0.96, t * self.momentum_decay))
+        mu_next = beta1 * (1.0 - 0.5 * power(0.96, (t + 1) * self.momentum_decay))
+        state.scalars["mu_product"] = state.scalars["mu_product"] * mu  # per run if mu is
         mu_product = state.scalars["mu_product"]
         return {
-            "lr": lr,
+            **self._moment_coefficients(lr),
             "grad_coef": -lr * (1.0 - mu) / (1.0 - mu_product),
             "avg_coef": -lr * mu_next / (1.0 - mu_product * mu_next),
-            "bias_correction2": 1.0 - beta2**t,
+            "bias_correction2": 1.0 - power(beta2, t),
+            "eps": self.eps,
         }
 
     def update(
-        self, p, g, exp_avg, exp_avg_sq, decayed, work, *, lr, grad_coef, avg_coef, bias_correction2
-    ) -> None:
+        self, p, g, exp_avg, exp_avg_sq, decayed, work, *,
+        grad_coef, avg_coef, bias_correction2, eps, **moments,
+    ) -> None:  # fmt: skip
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
-        d = self._decayed_grad(p, g, lr, out=decayed)
-        self._update_moments(d, exp_avg, exp_avg_sq, work)
+        d = self._decayed_grad(p, g, decayed, **moments)
+        self._update_moments(d, exp_avg, exp_avg_sq, work, **moments)
         np.divide(exp_avg_sq, bias_correction2, out=work)
         np.sqrt(work, out=work)
-        work += self.eps
+        work += eps
         # two scaled quotients, g/denom then m/denom; the first overwrites the decayed copy
         denom = work
         np.divide(d, denom, out=decayed)
@@ -245,47 +270,46 @@ class RAdam(_AdamBase):
 
     torch_reference = "torch.optim.RAdam"
 
-    def coefficients(self, state: State, lr: float) -> dict[str, float | None]:
+    def coefficients(self, state: State, lr) -> dict:
         t = state.step
         beta1, beta2 = self.betas
-        bias_correction2 = 1.0 - beta2**t
-        rho_inf = 2.0 / (1.0 - beta2) - 1.0
-        rho_t = rho_inf - 2.0 * t * beta2**t / bias_correction2
-        rect = None  # no rectification while the variance estimate is too young (rho_t <= 5)
-        if rho_t > 5.0:
-            rect = math.sqrt(
-                (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
-            )
+        bias_correction1 = 1.0 - power(beta1, t)
+        bias_correction2 = 1.0 - power(beta2, t)
+        rho_inf = 2.0 / (1.0 - np.asarray(beta2)) - 1.0  # NumPy: a zero divisor gives inf
+        rho_t = rho_inf - 2.0 * t * power(beta2, t) / bias_correction2
+        # no rectification while the variance estimate is too young (rho_t <= 5); per run
+        rectified = rho_t > 5.0
+        with np.errstate(all="ignore"):  # the ratio of runs left unrectified is not used
+            ratio = (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+        rect = np.sqrt(np.where(rectified, ratio, 1.0))
         return {
-            "lr": lr,
-            "rect": rect,
-            "bias_correction1": 1.0 - beta1**t,
-            "bias_correction2": bias_correction2,
+            **self._moment_coefficients(lr),
+            "rectified": rectified,
+            "plain_step": -lr / bias_correction1,
+            "rect_step": -lr * rect / bias_correction1,
+            "sqrt_bias_correction2": np.sqrt(bias_correction2),
+            "eps": self.eps,
         }
 
     def update(
-        self,
-        p,
-        g,
-        exp_avg,
-        exp_avg_sq,
-        decayed,
-        work,
-        *,
-        lr,
-        rect,
-        bias_correction1,
-        bias_correction2,
-    ) -> None:
-        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
-        d = self._decayed_grad(p, g, lr, out=decayed)
-        self._update_moments(d, exp_avg, exp_avg_sq, work)
-        if rect is None:
-            np.multiply(exp_avg, -lr / bias_correction1, out=work)
+        self, p, g, exp_avg, exp_avg_sq, decayed, work, *,
+        rectified, plain_step, rect_step, sqrt_bias_correction2, eps, **moments,
+    ) -> None:  # fmt: skip
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`).
+
+        ``rectified`` is a bool, or per run an (R, 1, ..., 1) mask: the rectified step is
+        computed for every run, then the others' is overwritten by the plain step.
+        """
+        d = self._decayed_grad(p, g, decayed, **moments)
+        self._update_moments(d, exp_avg, exp_avg_sq, work, **moments)
+        if rectified is False:
+            np.multiply(exp_avg, plain_step, out=work)
         else:
             np.sqrt(exp_avg_sq, out=work)
-            work += self.eps
-            np.divide(math.sqrt(bias_correction2), work, out=work)
+            work += eps
+            np.divide(sqrt_bias_correction2, work, out=work)
             work *= exp_avg
-            work *= -lr * rect / bias_correction1
+            work *= rect_step
+            if rectified is not True:
+                np.multiply(exp_avg, plain_step, out=work, where=~rectified)
         p += work

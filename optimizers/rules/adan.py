@@ -7,7 +7,9 @@ import math
 
 import numpy as np
 
+from optimizers._validate import check_numbers
 from optimizers.base import Optimizer, State, register, validate_common
+from optimizers.per_run import nonzero, power
 
 INF = math.inf
 NON_NEGATIVE = (0.0, INF, False, True)
@@ -50,56 +52,69 @@ class Adan(Optimizer):
         betas = self.betas
         if not isinstance(betas, tuple | list) or len(betas) != 3:
             raise ValueError(f"adan: betas must be three numbers, got {betas!r}")
-        for k, beta in enumerate(betas):
-            if isinstance(beta, bool) or not isinstance(beta, int | float) or not 0 <= beta < 1:
-                raise ValueError(f"adan: betas[{k}]={beta!r} is out of range; allowed [0, 1)")
-        self._set("betas", tuple(float(b) for b in betas))
+        betas = tuple(
+            check_numbers("adan", f"betas[{k}]", beta, 0.0, 1.0, high_open=True)
+            for k, beta in enumerate(betas)
+        )
+        self._set("betas", betas)
         validate_common(self, weight_decay=NON_NEGATIVE, eps=NON_NEGATIVE)
 
-    def coefficients(self, state: State, lr: float) -> dict[str, float | bool]:
+    def coefficients(self, state: State, lr) -> dict:
         t = state.step
         beta1, beta2, beta3 = self.betas
+        decay = lr * self.weight_decay
         return {
-            "lr": lr,
             "first": t == 1,
-            "avg_coef": -lr / (1.0 - beta1**t),
-            "diff_coef": -lr * beta2 / (1.0 - beta2**t),
-            "sqrt_bias_correction3": math.sqrt(1.0 - beta3**t),
+            "beta1": beta1,
+            "beta2": beta2,
+            "beta3": beta3,
+            "rest1": 1.0 - beta1,
+            "rest2": 1.0 - beta2,
+            "rest3": 1.0 - beta3,
+            "avg_coef": -lr / (1.0 - power(beta1, t)),
+            "diff_coef": -lr * beta2 / (1.0 - power(beta2, t)),
+            "sqrt_bias_correction3": np.sqrt(1.0 - power(beta3, t)),
+            "eps": self.eps,
+            "weight_decay": self.weight_decay,
+            "keep": 1.0 - decay,
+            "shrink": 1.0 + decay,
         }
 
     def update(
         self, p, g, exp_avg, exp_avg_sq, exp_avg_diff, previous_grad, denom, work, *,
-        lr, first, avg_coef, diff_coef, sqrt_bias_correction3,
+        first, beta1, beta2, beta3, rest1, rest2, rest3, avg_coef, diff_coef,
+        sqrt_bias_correction3, eps, weight_decay, keep, shrink,
     ) -> None:  # fmt: skip
-        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
-        beta1, beta2, beta3 = self.betas
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`); ``rest1``...
+        are 1 - beta1..., ``keep`` and ``shrink`` 1 -+ lr weight_decay."""
         if first:
             np.negative(g, out=previous_grad)  # so that Delta_1 = 0
         diff = previous_grad
         diff += g  # Delta_t = g_t - g_{t-1}
-        np.multiply(g, 1.0 - beta1, out=work)
+        np.multiply(g, rest1, out=work)
         exp_avg *= beta1
         exp_avg += work
-        np.multiply(diff, 1.0 - beta2, out=work)
+        np.multiply(diff, rest2, out=work)
         exp_avg_diff *= beta2
         exp_avg_diff += work
         diff *= beta2
         diff += g  # g_t + beta2 Delta_t
         np.multiply(diff, diff, out=work)
-        work *= 1.0 - beta3
+        work *= rest3
         exp_avg_sq *= beta3
         exp_avg_sq += work
         np.sqrt(exp_avg_sq, out=denom)
         denom /= sqrt_bias_correction3
-        denom += self.eps
-        if self.weight_decay and self.weight_decouple:
-            p *= 1.0 - lr * self.weight_decay
+        denom += eps
+        decays = nonzero(weight_decay)
+        if decays and self.weight_decouple:
+            p *= keep
         np.divide(exp_avg, denom, out=work)
         work *= avg_coef
         p += work
         np.divide(exp_avg_diff, denom, out=work)
         work *= diff_coef
         p += work
-        if self.weight_decay and not self.weight_decouple:
-            p /= 1.0 + lr * self.weight_decay
+        if decays and not self.weight_decouple:
+            p /= shrink
         np.negative(g, out=previous_grad)

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from optimizers.base import Optimizer, State, add_weight_decay, register, validate_common
+from optimizers.per_run import nonzero
 
 INF = math.inf
 
@@ -50,16 +51,20 @@ class Adagrad(Optimizer):
     def initial_value(self, buffer: str) -> float:
         return self.initial_accumulator_value
 
-    def coefficients(self, state: State, lr: float) -> dict[str, float]:
-        return {"clr": lr / (1.0 + (state.step - 1) * self.lr_decay)}
+    def coefficients(self, state: State, lr) -> dict:
+        return {
+            "clr": lr / (1.0 + (state.step - 1) * self.lr_decay),
+            "weight_decay": self.weight_decay,
+            "eps": self.eps,
+        }
 
-    def update(self, p, g, state_sum, decayed, work, *, clr) -> None:
+    def update(self, p, g, state_sum, decayed, work, *, clr, weight_decay, eps) -> None:
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
-        d = add_weight_decay(g, p, self.weight_decay, out=decayed)
+        d = add_weight_decay(g, p, weight_decay, out=decayed)
         np.multiply(d, d, out=work)
         state_sum += work
         np.sqrt(state_sum, out=work)
-        work += self.eps
+        work += eps
         np.divide(d, work, out=work)
         work *= -clr
         p += work
@@ -104,29 +109,44 @@ class RMSprop(Optimizer):
         )
 
     def uses(self, buffer: str) -> bool:
-        return {"grad_avg": self.centered, "momentum_buffer": bool(self.momentum)}.get(buffer, True)
+        return {"grad_avg": self.centered, "momentum_buffer": nonzero(self.momentum)}.get(
+            buffer, True
+        )
 
-    def update(self, p, g, square_avg, grad_avg, momentum_buffer, decayed, work, *, lr) -> None:
-        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
-        alpha = self.alpha
-        d = add_weight_decay(g, p, self.weight_decay, out=decayed)
+    def coefficients(self, state: State, lr) -> dict:
+        return {
+            "lr": lr,
+            "weight_decay": self.weight_decay,
+            "alpha": self.alpha,
+            "rest": 1.0 - self.alpha,
+            "eps": self.eps,
+            "momentum": self.momentum,
+        }
+
+    def update(
+        self, p, g, square_avg, grad_avg, momentum_buffer, decayed, work, *,
+        lr, weight_decay, alpha, rest, eps, momentum,
+    ) -> None:  # fmt: skip
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`); ``rest`` is
+        1 - alpha."""
+        d = add_weight_decay(g, p, weight_decay, out=decayed)
         square_avg *= alpha
         np.multiply(d, d, out=work)
-        work *= 1.0 - alpha
+        work *= rest
         square_avg += work
         if grad_avg is not None:
             grad_avg *= alpha
-            np.multiply(d, 1.0 - alpha, out=work)
+            np.multiply(d, rest, out=work)
             grad_avg += work
             np.multiply(grad_avg, grad_avg, out=work)
             np.subtract(square_avg, work, out=work)
             np.sqrt(work, out=work)
         else:
             np.sqrt(square_avg, out=work)
-        work += self.eps
+        work += eps
         np.divide(d, work, out=work)
         if momentum_buffer is not None:
-            momentum_buffer *= self.momentum
+            momentum_buffer *= momentum
             momentum_buffer += work
             np.multiply(momentum_buffer, -lr, out=work)
         else:
@@ -168,23 +188,34 @@ class Adadelta(Optimizer):
             weight_decay=(0.0, INF, False, True),
         )
 
-    def update(self, p, g, square_avg, acc_delta, decayed, delta, work, *, lr) -> None:
-        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
-        rho = self.rho
-        d = add_weight_decay(g, p, self.weight_decay, out=decayed)
+    def coefficients(self, state: State, lr) -> dict:
+        return {
+            "lr": lr,
+            "weight_decay": self.weight_decay,
+            "rho": self.rho,
+            "rest": 1.0 - self.rho,
+            "eps": self.eps,
+        }
+
+    def update(
+        self, p, g, square_avg, acc_delta, decayed, delta, work, *, lr, weight_decay, rho, rest, eps
+    ) -> None:
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`); ``rest`` is
+        1 - rho."""
+        d = add_weight_decay(g, p, weight_decay, out=decayed)
         square_avg *= rho
         np.multiply(d, d, out=work)
-        work *= 1.0 - rho
+        work *= rest
         square_avg += work
-        np.add(acc_delta, self.eps, out=delta)
+        np.add(acc_delta, eps, out=delta)
         np.sqrt(delta, out=delta)
-        np.add(square_avg, self.eps, out=work)
+        np.add(square_avg, eps, out=work)
         np.sqrt(work, out=work)
         delta /= work
         delta *= d
         acc_delta *= rho
         np.multiply(delta, delta, out=work)
-        work *= 1.0 - rho
+        work *= rest
         acc_delta += work
         delta *= -lr
         p += delta

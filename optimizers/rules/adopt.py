@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from optimizers.base import Optimizer, State, add_weight_decay, register, validate_common
+from optimizers.per_run import nonzero
 
 NON_NEGATIVE = (0.0, math.inf, False, True)
 BETA = (0.0, 1.0, False, True)
@@ -52,35 +53,46 @@ class ADOPT(Optimizer):
         super().__post_init__()
         validate_common(self, betas=BETA, weight_decay=NON_NEGATIVE, eps=NON_NEGATIVE)
 
-    def coefficients(self, state: State, lr: float) -> dict[str, float | bool]:
+    def coefficients(self, state: State, lr) -> dict:
         t = state.step
-        decay = 1.0 - self.weight_decay * (1.0 if self.fixed_decay else lr)
-        return {"neg_lr": -lr, "first": t == 1, "clip": math.pow(t, 0.25), "decay": decay}
+        beta1, beta2 = self.betas
+        return {
+            "neg_lr": -lr,
+            "first": t == 1,
+            "clip": math.pow(t, 0.25),
+            "weight_decay": self.weight_decay,
+            "decay": 1.0 - self.weight_decay * (1.0 if self.fixed_decay else lr),
+            "beta2": beta2,
+            "rest1": 1.0 - beta1,
+            "rest2": 1.0 - beta2,
+            "eps": self.eps,
+        }
 
     def update(
-        self, p, g, exp_avg, exp_avg_sq, decayed_grad, work, *, neg_lr, first, clip, decay
-    ) -> None:
-        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
-        beta1, beta2 = self.betas
+        self, p, g, exp_avg, exp_avg_sq, decayed_grad, work, *,
+        neg_lr, first, clip, weight_decay, decay, beta2, rest1, rest2, eps,
+    ) -> None:  # fmt: skip
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`); ``rest1`` and
+        ``rest2`` are 1 - beta1 and 1 - beta2."""
         if self.weight_decouple:
-            if self.weight_decay:
+            if nonzero(weight_decay):
                 p *= decay
         else:
-            g = add_weight_decay(g, p, self.weight_decay, out=decayed_grad)
+            g = add_weight_decay(g, p, weight_decay, out=decayed_grad)
         if first:
             np.multiply(g, g, out=work)
             exp_avg_sq += work  # v_1 = g^2
             return
         np.sqrt(exp_avg_sq, out=work)
-        np.maximum(work, self.eps, out=work)
+        np.maximum(work, eps, out=work)
         np.divide(g, work, out=work)
         np.clip(work, -clip, clip, out=work)  # u_t
         work -= exp_avg
-        work *= 1.0 - beta1
+        work *= rest1
         exp_avg += work  # m_t
         np.multiply(exp_avg, neg_lr, out=work)
         p += work
-        np.multiply(g, 1.0 - beta2, out=work)
+        np.multiply(g, rest2, out=work)
         work *= g
         exp_avg_sq *= beta2
         exp_avg_sq += work  # v_t

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from optimizers.base import Optimizer, State, register, validate_common
+from optimizers.per_run import nonzero, power
 from optimizers.rules._per_run import norm_per_run, per_run_scalar
 
 INF = math.inf
@@ -84,47 +85,64 @@ class Lamb(Optimizer):
         state.work = [_per_run_work(p, full=2) for p in params]
         return state
 
-    def step(self, params, grads, state: State, lr: float | None = None) -> None:
+    def coefficients(self, state: State, lr) -> dict:
+        beta1, beta2 = self.betas
+        decay = self.weight_decay if self.fixed_decay else lr * self.weight_decay
+        return {
+            "weight_decay": self.weight_decay,
+            "keep": 1.0 - decay,
+            "beta1": beta1,
+            "beta3": 1.0 - beta1 if self.grad_averaging else 1.0,
+            "beta2": beta2,
+            "rest2": 1.0 - beta2,
+            "eps": self.eps,
+            "step_size": lr / (1.0 - power(beta1, state.step)),
+        }
+
+    def step(self, params, grads, state: State, lr=None) -> None:
         """Update ``params`` and ``state`` in place. ``lr`` overrides ``self.lr`` for this step."""
         state.step += 1
-        lr = self.lr if lr is None else lr
-        beta1, beta2 = self.betas
-        beta3 = 1.0 - beta1 if self.grad_averaging else 1.0
-        decay = self.weight_decay if self.fixed_decay else lr * self.weight_decay
-        step_size = lr / (1.0 - beta1**state.step)
+        coefficients = self.settled_coefficients(state, self._lr(lr))
         buffers = zip(state.buffers["exp_avg"], state.buffers["exp_avg_sq"], strict=True)
         for p, g, (exp_avg, exp_avg_sq), work in zip(
             params, grads, buffers, state.work, strict=True
         ):
-            update, scratch, *per_run = work
-            if self.weight_decouple and self.weight_decay:
-                p *= 1.0 - decay
-            exp_avg *= beta1
-            np.multiply(g, beta3, out=update)
-            exp_avg += update
-            exp_avg_sq *= beta2
-            np.multiply(g, g, out=update)
-            update *= 1.0 - beta2
-            exp_avg_sq += update
-            np.sqrt(exp_avg_sq, out=update)
-            update += self.eps
-            np.divide(exp_avg, update, out=update)
-            if not self.weight_decouple and self.weight_decay:
-                np.multiply(p, self.weight_decay, out=scratch)
-                update += scratch
-            if not self.adam:
-                self._scale_by_trust_ratio(p, update, *per_run)
-            update *= -step_size
-            p += update
+            self._update(p, g, exp_avg, exp_avg_sq, *work, **self.coefficients_for(coefficients, p))
 
-    def _scale_by_trust_ratio(self, p, update, weight_norm, update_norm, ratio, valid) -> None:
+    def _update(
+        self, p, g, exp_avg, exp_avg_sq, update, scratch, *per_run,
+        weight_decay, keep, beta1, beta3, beta2, rest2, eps, step_size,
+    ) -> None:  # fmt: skip
+        """The step on one array; ``keep`` is 1 - (lr) weight_decay, ``rest2`` 1 - beta2."""
+        decays = nonzero(weight_decay)
+        if self.weight_decouple and decays:
+            p *= keep
+        exp_avg *= beta1
+        np.multiply(g, beta3, out=update)
+        exp_avg += update
+        exp_avg_sq *= beta2
+        np.multiply(g, g, out=update)
+        update *= rest2
+        exp_avg_sq += update
+        np.sqrt(exp_avg_sq, out=update)
+        update += eps
+        np.divide(exp_avg, update, out=update)
+        if not self.weight_decouple and decays:
+            np.multiply(p, weight_decay, out=scratch)
+            update += scratch
+        if not self.adam:
+            self._scale_by_trust_ratio(p, update, *per_run, eps=eps)
+        update *= -step_size
+        p += update
+
+    def _scale_by_trust_ratio(self, p, update, weight_norm, update_norm, ratio, valid, eps) -> None:
         """``update *= r``, r = min(||theta||, clamp) / (||u|| + eps) per run (1 if a norm is 0)."""
         norm_per_run(p, out=weight_norm)
         np.minimum(weight_norm, self.clamp, out=weight_norm)
         norm_per_run(update, out=update_norm)
         np.minimum(weight_norm, update_norm, out=ratio)  # norms: min > 0 iff neither is 0
         np.greater(ratio, 0.0, out=valid)
-        update_norm += self.eps
+        update_norm += eps
         _trust_ratio(weight_norm, update_norm, ratio, valid)
         update *= ratio
 
@@ -176,7 +194,7 @@ class LARS(Optimizer):
         )
 
     def uses(self, buffer: str) -> bool:
-        return self.momentum > 0.0
+        return nonzero(self.momentum)
 
     def init(self, params: list[np.ndarray]) -> State:
         state = super().init(params)
@@ -185,39 +203,57 @@ class LARS(Optimizer):
         state.work = [_per_run_work(p, full=2) for p in params]
         return state
 
-    def step(self, params, grads, state: State, lr: float | None = None) -> None:
+    def coefficients(self, state: State, lr) -> dict:
+        return {
+            "lr": lr,
+            "weight_decay": self.weight_decay,
+            "momentum": self.momentum,
+            "keep": 1.0 - self.dampening,
+            "trust_coefficient": self.trust_coefficient,
+        }
+
+    def step(self, params, grads, state: State, lr=None) -> None:
         """Update ``params`` and ``state`` in place. ``lr`` overrides ``self.lr`` for this step."""
         state.step += 1
-        lr = self.lr if lr is None else lr
+        coefficients = self.settled_coefficients(state, self._lr(lr))
         buffers = state.buffers.get("momentum_buffer", [None] * len(params))
         for p, g, buffer, work in zip(params, grads, buffers, state.work, strict=True):
-            direction, scratch, *per_run = work
-            if p.ndim > 2:  # each run's slice is a matrix or more
-                self._scaled_gradient(p, g, direction, *per_run)
-            else:
-                np.copyto(direction, g)
-            if buffer is not None:
-                buffer *= self.momentum
-                np.multiply(direction, 1.0 - self.dampening, out=scratch)
-                buffer += scratch
-                if self.nesterov:
-                    np.multiply(buffer, self.momentum, out=scratch)
-                    direction += scratch
-                else:
-                    np.copyto(direction, buffer)
-            direction *= -lr
-            p += direction
+            self._update(p, g, buffer, *work, **self.coefficients_for(coefficients, p))
 
-    def _scaled_gradient(self, p, g, direction, param_norm, denominator, ratio, valid) -> None:
+    def _update(
+        self, p, g, buffer, direction, scratch, *per_run,
+        lr, weight_decay, momentum, keep, trust_coefficient,
+    ) -> None:  # fmt: skip
+        """The step on one array; ``keep`` is 1 - dampening."""
+        if p.ndim > 2:  # each run's slice is a matrix or more
+            self._scaled_gradient(p, g, direction, *per_run, weight_decay, trust_coefficient)
+        else:
+            np.copyto(direction, g)
+        if buffer is not None:
+            buffer *= momentum
+            np.multiply(direction, keep, out=scratch)
+            buffer += scratch
+            if self.nesterov:
+                np.multiply(buffer, momentum, out=scratch)
+                direction += scratch
+            else:
+                np.copyto(direction, buffer)
+        direction *= -lr
+        p += direction
+
+    @staticmethod
+    def _scaled_gradient(
+        p, g, direction, param_norm, denominator, ratio, valid, weight_decay, trust_coefficient
+    ) -> None:
         """``direction = r (g + lambda theta)``, the trust ratio r per run."""
         norm_per_run(p, out=param_norm)
         norm_per_run(g, out=denominator)
-        np.multiply(param_norm, self.weight_decay, out=ratio)
+        np.multiply(param_norm, weight_decay, out=ratio)
         denominator += ratio
         np.minimum(param_norm, denominator, out=ratio)  # min > 0 iff both are
         np.greater(ratio, 0.0, out=valid)
-        param_norm *= self.trust_coefficient
+        param_norm *= trust_coefficient
         _trust_ratio(param_norm, denominator, ratio, valid)
-        np.multiply(p, self.weight_decay, out=direction)
+        np.multiply(p, weight_decay, out=direction)
         direction += g
         direction *= ratio

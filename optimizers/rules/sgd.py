@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from optimizers.base import Optimizer, State, add_weight_decay, register, validate_common
+from optimizers.per_run import nonzero
 
 INF = math.inf
 
@@ -45,33 +46,43 @@ class SGD(Optimizer):
             dampening=(0.0, 1.0, False, False),
             weight_decay=(0.0, INF, False, True),
         )
-        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+        if self.nesterov and (np.any(self.momentum <= 0) or np.any(self.dampening != 0)):
             raise ValueError(
                 f"{self.name}: nesterov=True requires momentum > 0 and dampening = 0, "
                 f"got momentum={self.momentum!r}, dampening={self.dampening!r}"
             )
 
     def uses(self, buffer: str) -> bool:
-        return bool(self.momentum)
+        return nonzero(self.momentum)
 
-    def coefficients(self, state: State, lr: float) -> dict[str, float | bool]:
-        return {"lr": lr, "first": state.step == 1}
+    def coefficients(self, state: State, lr) -> dict:
+        return {
+            "lr": lr,
+            "first": state.step == 1,
+            "weight_decay": self.weight_decay,
+            "momentum": self.momentum,
+            "dampening": self.dampening,
+            "keep": 1.0 - self.dampening,
+        }
 
-    def update(self, p, g, b, decayed, change, *, lr, first) -> None:
-        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
-        d = add_weight_decay(g, p, self.weight_decay, out=decayed)
+    def update(
+        self, p, g, b, decayed, change, *, lr, first, weight_decay, momentum, dampening, keep
+    ) -> None:
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`); ``keep`` is
+        1 - dampening."""
+        d = add_weight_decay(g, p, weight_decay, out=decayed)
         if b is not None:
             if first:
                 np.copyto(b, d)
             else:
-                b *= self.momentum
-                if self.dampening:
-                    np.multiply(d, 1.0 - self.dampening, out=change)
+                b *= momentum
+                if nonzero(dampening):
+                    np.multiply(d, keep, out=change)
                     b += change
                 else:
                     b += d
             if self.nesterov:
-                np.multiply(b, self.momentum, out=change)
+                np.multiply(b, momentum, out=change)
                 change += d
                 d = change
             else:

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from optimizers.base import Optimizer, State, register, validate_common
+from optimizers.per_run import nonzero
 
 INF = math.inf
 
@@ -44,21 +45,24 @@ class Rprop(Optimizer):
         super().__post_init__()
         validate_common(self, etas=(0.0, INF, True, True), step_sizes=(0.0, INF, True, True))
         eta_minus, eta_plus = self.etas
-        if not eta_minus < 1.0 < eta_plus:
+        if not (np.all(eta_minus < 1.0) and np.all(eta_plus > 1.0)):
             raise ValueError(f"rprop: etas={self.etas!r} must satisfy 0 < etaminus < 1 < etaplus")
-        if self.step_sizes[0] > self.step_sizes[1]:
+        if np.any(self.step_sizes[0] > self.step_sizes[1]):
             raise ValueError(f"rprop: step_sizes={self.step_sizes!r} must satisfy min <= max")
 
     def initial_value(self, buffer: str) -> float:
         return self.lr if buffer == "step_size" else 0.0
 
-    def coefficients(self, state: State, lr: float) -> dict[str, float]:
-        return {}  # the step sizes live in the state; lr only initialised them
-
-    def update(self, p, g, prev, step_size, factor, grow, shrink) -> None:
-        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
+    def coefficients(self, state: State, lr) -> dict:
+        # the step sizes live in the state; lr only initialised them
         eta_minus, eta_plus = self.etas
         low, high = self.step_sizes
+        return {"eta_minus": eta_minus, "eta_plus": eta_plus, "low": low, "high": high}
+
+    def update(
+        self, p, g, prev, step_size, factor, grow, shrink, *, eta_minus, eta_plus, low, high
+    ) -> None:
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
         np.multiply(g, prev, out=factor)
         np.greater(factor, 0.0, out=grow)
         np.less(factor, 0.0, out=shrink)
@@ -101,17 +105,30 @@ class Lion(Optimizer):
         super().__post_init__()
         validate_common(self, betas=(0.0, 1.0, False, True), weight_decay=(0.0, INF, False, True))
 
-    def update(self, p, g, exp_avg, direction, work, *, lr) -> None:
-        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
+    def coefficients(self, state: State, lr) -> dict:
         beta1, beta2 = self.betas
+        return {
+            "lr": lr,
+            "beta1": beta1,
+            "rest1": 1.0 - beta1,
+            "beta2": beta2,
+            "rest2": 1.0 - beta2,
+            "weight_decay": self.weight_decay,
+            "keep": 1.0 - lr * self.weight_decay,
+        }
+
+    def update(
+        self, p, g, exp_avg, direction, work, *, lr, beta1, rest1, beta2, rest2, weight_decay, keep
+    ) -> None:
+        """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
         np.multiply(exp_avg, beta1, out=direction)
-        np.multiply(g, 1.0 - beta1, out=work)
+        np.multiply(g, rest1, out=work)
         direction += work
         np.sign(direction, out=work)  # not in place: NumPy's in-place sign is ~10x slower
-        if self.weight_decay:
-            p *= 1.0 - lr * self.weight_decay
+        if nonzero(weight_decay):
+            p *= keep
         work *= -lr
         p += work
         exp_avg *= beta2
-        np.multiply(g, 1.0 - beta2, out=work)
+        np.multiply(g, rest2, out=work)
         exp_avg += work

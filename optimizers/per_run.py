@@ -1,0 +1,178 @@
+"""Per-run hyperparameters: one optimizer (schedule, clipping) for a group of configurations.
+
+Configurations that differ only in continuous hyperparameters run as one array program: their runs
+are concatenated on the leading runs axis, and every continuous hyperparameter becomes a float64
+array of shape (R,), one value per run. This module holds what the optimizers, schedules and
+clipping strategies share to do so:
+
+- which fields are continuous (a float, or a float64 array, alone or inside a tuple such as
+  ``betas``) and which are structural (booleans, ints, strings, None);
+- :func:`signature`, the structural fields plus whether each continuous one is zero (a reference
+  that skips work for a zero weight decay or momentum does different arithmetic), and
+  :func:`stack_fields`, which concatenates the continuous fields of configurations of one
+  signature;
+- :func:`power`, the one ``x ** y`` of every coefficient, so that a scalar and a per-run array give
+  the same bits (NumPy's SIMD ``power`` is not libm's ``pow`` on every machine);
+- :func:`settle` and :func:`broadcast`: a coefficient array whose values are all equal becomes a
+  Python float (the one-configuration path: fused kernels, blocks), any other becomes an
+  (R, 1, ..., 1) array of the parameter's dtype, as NumPy's weak Python floats would be.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+ZERO, NONZERO, MIXED = True, False, "mixed"
+
+
+def is_continuous(value: Any) -> bool:
+    """A float, or a float64 array of per-run values."""
+    return isinstance(value, float) or (isinstance(value, np.ndarray) and value.dtype == np.float64)
+
+
+def nonzero(value: Any) -> bool:
+    """Whether any value is nonzero (a Python number or an array); branches of the rules use it."""
+    if isinstance(value, np.ndarray):
+        return bool(value.any())
+    return bool(value)
+
+
+def zero_state(value: Any) -> bool | str:
+    """``True`` if every value is zero, ``False`` if none is, ``"mixed"`` otherwise."""
+    zeros = np.asarray(value) == 0
+    if zeros.all():
+        return ZERO
+    return NONZERO if not zeros.any() else MIXED
+
+
+def power(base: Any, exponent: Any) -> Any:
+    """``base ** exponent`` by ``np.power``, elementwise; a Python float for scalar inputs."""
+    result = np.power(np.asarray(base, dtype=np.float64), exponent)
+    return result if isinstance(result, np.ndarray) and result.ndim else float(result)
+
+
+def _items(value: Any) -> list[tuple[str, Any]]:
+    """The field's parts: itself, or each element of a tuple or list (``betas[0]``...)."""
+    if isinstance(value, tuple | list):
+        return [(f"[{k}]", v) for k, v in enumerate(value)]
+    return [("", value)]
+
+
+def signature(obj: Any, kind: str) -> tuple:
+    """``(kind, structural (field, value) pairs, continuous (field, zero_state) pairs)``."""
+    structural, zeros = [], []
+    for f in dataclasses.fields(obj):
+        for suffix, value in _items(getattr(obj, f.name)):
+            if is_continuous(value):
+                zeros.append((f.name + suffix, zero_state(value)))
+            else:
+                structural.append((f.name + suffix, value))
+    return kind, tuple(structural), tuple(zeros)
+
+
+def check_same_signature(what: str, signatures: Sequence[tuple]) -> None:
+    """Raise a one-line ``ValueError`` naming the first configuration that cannot join the first."""
+    first = signatures[0]
+    for i, other in enumerate(signatures[1:], start=1):
+        if other == first:
+            continue
+        if other[0] != first[0]:
+            reason = f"{first[0]!r} and {other[0]!r} differ"
+        elif other[1] != first[1]:
+            mine, theirs = dict(first[1]), dict(other[1])
+            key = next(k for k in mine if mine[k] != theirs.get(k))
+            reason = f"{key} is {mine[key]!r} in one and {theirs.get(key)!r} in the other"
+        else:
+            mine, theirs = dict(first[2]), dict(other[2])
+            key = next(k for k in mine if mine[k] != theirs.get(k))
+            reason = f"{key} is {_said(mine[key])} in one and {_said(theirs.get(key))} in the other"
+        raise ValueError(f"{what}: configurations 0 and {i} cannot share a group: {reason}")
+
+
+def _said(zero: bool | str | None) -> str:
+    return {ZERO: "zero", NONZERO: "nonzero", MIXED: "mixed zero and nonzero"}.get(zero, "absent")
+
+
+def stack_fields(configs: Sequence[Any], runs: Sequence[int], what: str) -> dict[str, Any]:
+    """The continuous fields of ``configs`` concatenated into (sum(runs),) float64 arrays.
+
+    A configuration's value is a number (repeated for its runs) or an array of its runs' values.
+    """
+    runs = [int(n) for n in runs]
+    if len(runs) != len(configs) or not configs:
+        raise ValueError(f"{what}: {len(configs)} configurations but {len(runs)} run counts")
+    if min(runs) < 1:
+        raise ValueError(f"{what}: every configuration needs at least one run, got {runs}")
+    fields = {}
+    for f in dataclasses.fields(configs[0]):
+        values = [getattr(c, f.name) for c in configs]
+        parts = [_items(v) for v in values]
+        if not any(is_continuous(v) for _, v in parts[0]):
+            continue
+        stacked = []
+        for k, (_, v) in enumerate(parts[0]):
+            if is_continuous(v):
+                stacked.append(_concatenate([p[k][1] for p in parts], runs, what, f.name))
+            else:
+                stacked.append(v)
+        single = not isinstance(values[0], tuple | list)
+        fields[f.name] = stacked[0] if single else tuple(stacked)
+    return fields
+
+
+def _concatenate(values: list, runs: list[int], what: str, field: str) -> np.ndarray:
+    pieces = []
+    for value, n in zip(values, runs, strict=True):
+        piece = np.asarray(value, dtype=np.float64)
+        if piece.ndim and piece.shape != (n,):
+            raise ValueError(f"{what}: {field} has {piece.shape[0]} values for {n} runs")
+        pieces.append(np.broadcast_to(piece, (n,)))
+    return np.concatenate(pieces)
+
+
+def settle(value: Any) -> Any:
+    """A coefficient as ``step`` passes it on: uniform arrays and NumPy scalars become Python
+    scalars, other (R,) arrays stay arrays."""
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return value.item()
+        if (value == value[0]).all():
+            return value[0].item()
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def broadcast(value: Any, p: np.ndarray, owner: str = "optimizer") -> Any:
+    """A settled coefficient for the array ``p``: (R,) arrays become (R, 1, ..., 1) arrays of
+    ``p``'s dtype (booleans stay boolean), anything else is returned as is."""
+    if not isinstance(value, np.ndarray):
+        return value
+    if value.shape[0] != p.shape[0]:
+        raise ValueError(
+            f"{owner}: a per-run hyperparameter has {value.shape[0]} values but the params have "
+            f"{p.shape[0]} runs"
+        )
+    shaped = value.reshape((value.shape[0],) + (1,) * (p.ndim - 1))
+    return shaped if value.dtype == np.bool_ else shaped.astype(p.dtype)
+
+
+def segments(coefficients: dict[str, Any]) -> list[tuple[int, int]]:
+    """Maximal runs ``[start, stop)`` over which every per-run coefficient is constant."""
+    arrays = [v for v in coefficients.values() if isinstance(v, np.ndarray)]
+    size = arrays[0].shape[0]
+    change = np.zeros(size - 1, dtype=bool)
+    for a in arrays:
+        change |= a[1:] != a[:-1]
+    bounds = [0, *(np.flatnonzero(change) + 1).tolist(), size]
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def at(coefficients: dict[str, Any], run: int) -> dict[str, Any]:
+    """The coefficients of one run, as Python scalars."""
+    return {k: v[run].item() if isinstance(v, np.ndarray) else v for k, v in coefficients.items()}
