@@ -29,6 +29,7 @@ from optimizers.base import (
     names,
     register,
     stack,
+    takes_per_run,
 )
 from optimizers.clipping import clip, clipper
 from optimizers.clipping import group_signature as clipping_signature
@@ -60,4 +61,5 @@ __all__ = [
     "stack",
     "stack_clipping",
     "stack_schedules",
+    "takes_per_run",
 ]

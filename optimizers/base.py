@@ -85,6 +85,8 @@ class Optimizer:
     uses_lr_per_step: ClassVar[bool] = True
     # False for a rule whose first step only fills its state (ADOPT records v_1 = g^2).
     first_step_moves: ClassVar[bool] = True
+    # Whether ``stack`` may give this rule (R,) arrays of hyperparameters (see takes_per_run).
+    per_run: ClassVar[bool | None] = None
     # The lr and steps with which it reaches a small loss on optimizers.testing's quadratic.
     quadratic_lr: ClassVar[float | None] = None
     quadratic_steps: ClassVar[int] = 3000
@@ -284,6 +286,17 @@ def _filled_like(p: np.ndarray, value: float | np.ndarray) -> np.ndarray:
     filled = np.empty_like(p)
     filled[...] = per_run.broadcast(per_run.settle(value), p)
     return filled
+
+
+def takes_per_run(opt: Optimizer | type[Optimizer]) -> bool:
+    """Whether the rule runs with per-run (R,) hyperparameter arrays, so that its configurations
+    may share a run group: every rule of this package does (``tests/optimizers/test_per_run.py``
+    checks each); a plugin's rule, written for scalars, does only if it sets ``per_run = True``.
+    A rule that does not is run one configuration at a time, with Python floats, as before."""
+    cls = opt if isinstance(opt, type) else type(opt)
+    if cls.per_run is not None:
+        return bool(cls.per_run)
+    return cls.__module__.split(".")[0] == "optimizers"
 
 
 def group_signature(opt: Optimizer) -> tuple:

@@ -1,4 +1,6 @@
-"""The training loop, in one place: ``run_cell`` runs every seed of a cell as one array program.
+"""The training loop, in one place: ``run_group`` runs every seed of every cell of a group (one
+cell, or several that differ only in continuous values: :mod:`bench.run.grouping`) as one array
+program.
 
 For each step it samples a batch, calls ``loss_and_grad``, adds the regularizer, clips, sets
 lr = base lr x schedule(t) and calls ``step``. Only those steps are timed; logging and evaluation
@@ -15,19 +17,18 @@ import math
 import sys
 import time
 import traceback
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-import optimizers
-import optimizers.clipping
 import problems
 from bench.grid.cell import Cell
+from bench.run import outcome, stacked
+from bench.run.outcome import METRICS
 from bench.run.result import CURVE_COLUMNS, CellResult
 
 DIVERGENCE_FACTOR = 1e6  # a loss above this multiple of its start counts as diverged
-METRICS = ("train_loss", "test_loss", "train_accuracy", "test_accuracy")
 
 
 @functools.lru_cache(maxsize=32)
@@ -82,18 +83,24 @@ def global_norm(grads: list[np.ndarray]) -> np.ndarray:
 
 
 class Loop:
-    """State of one cell's training loop: params, optimizer state and per-run bookkeeping."""
+    """State of one group's training loop: params, optimizer state and per-run bookkeeping.
 
-    def __init__(self, cell: Cell):
-        self.cell = cell
+    The group's cells (:mod:`bench.run.grouping`) share the problem and the budget; their runs
+    are concatenated on the runs axis in the cells' order, and every component is per run.
+    """
+
+    def __init__(self, cells: Cell | Sequence[Cell]):
+        self.cells = (cells,) if isinstance(cells, Cell) else tuple(cells)
+        self.cell = cell = self.cells[0]  # the problem and budget every cell of the group shares
         self.problem = build_problem(cell)
-        self.optimizer = optimizers.create(cell.optimizer, **cell.optimizer_params)
-        self.schedule = optimizers.schedule(cell.schedule, **cell.schedule_params)
-        self.clip = optimizers.clipping.clipper(cell.clip, **cell.clip_params)  # checked once
-        self.rngs = [np.random.default_rng(cell.seed_sequence(s)) for s in cell.seeds]
-        self.params = per_run_init(self.problem, self.rngs, cell.initializer)
+        self.sizes = [len(c.seeds) for c in self.cells]
+        self.parts = stacked.Components(self.cells)
+        self.optimizer = self.parts.optimizer
+        self.rngs = [np.random.default_rng(c.seed_sequence(s)) for c in self.cells for s in c.seeds]
+        self.params = self._initial_params()
         self.state = self.optimizer.init(self.params)
-        self.runs = len(cell.seeds)
+        self.runs = len(self.rngs)
+        self.seeds = np.concatenate([np.asarray(c.seeds, dtype=np.int64) for c in self.cells])
         self.diverged_step = np.full(self.runs, -1)
         self.opt_time = 0.0
         self.points: list[list[np.ndarray]] = []  # one list of CURVE_COLUMNS arrays per log
@@ -105,11 +112,24 @@ class Loop:
         self.start_loss = self.log(0, np.full(self.runs, np.nan))
         self.limit = DIVERGENCE_FACTOR * np.maximum(np.abs(self.start_loss), 1e-12)
 
+    def _initial_params(self) -> list[np.ndarray]:
+        """Each cell's runs start from its own initializer, each run from its own generator."""
+        parts, start = [], 0
+        for cell, size in zip(self.cells, self.sizes, strict=True):
+            rngs = self.rngs[start : start + size]
+            parts.append(per_run_init(self.problem, rngs, cell.initializer))
+            start += size
+        if len(parts) == 1:
+            return parts[0]
+        return [np.concatenate(arrays) for arrays in zip(*parts, strict=True)]
+
+    def segments(self) -> list[slice]:
+        """Each cell's runs, as a slice of the runs axis."""
+        bounds = np.cumsum([0, *self.sizes])
+        return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
     def penalty(self, grads: list[np.ndarray], params: list[np.ndarray]) -> np.ndarray:
-        cell = self.cell
-        if cell.regularizer == "none":
-            return np.zeros(self.runs)
-        return problems.regularize(cell.regularizer, params, grads, **cell.regularizer_params)
+        return self.parts.penalty(params, grads)
 
     def log(self, step: int, grad_norm: np.ndarray) -> np.ndarray:
         """Evaluate (clock stopped) and append a curve point for every run still alive."""
@@ -141,12 +161,15 @@ class Loop:
         return loss
 
     def _record(self, step: int, epoch: float, alive: np.ndarray, metrics: dict, grad_norm):
-        """Append one curve point per run still alive: whole arrays, no loop over runs."""
+        """Append one curve point per run still alive: whole arrays, no loop over runs.
+
+        The ``seed`` column holds the run's index on the runs axis until :meth:`curves` maps it.
+        """
         index = np.flatnonzero(alive)
         nan = np.full(self.runs, np.nan)
         values = {m: np.asarray(metrics.get(m, nan), dtype=np.float64)[index] for m in METRICS}
         columns = {
-            "seed": np.asarray(self.cell.seeds, dtype=np.int64)[index],
+            "seed": index.astype(np.int64),
             "step": np.full(index.size, step, dtype=np.int64),
             "epoch": np.full(index.size, epoch, dtype=np.float64),
             "time": np.full(index.size, self.opt_time, dtype=np.float64),
@@ -156,17 +179,24 @@ class Loop:
         self.points.append([columns[name] for name in CURVE_COLUMNS])
         self.logged_step = step
 
-    def curves(self) -> dict[str, np.ndarray]:
-        """The logged points as ``CURVE_COLUMNS`` arrays, in logging order."""
+    def curves(self, runs: slice, time_share: float = 1.0) -> dict[str, np.ndarray]:
+        """The logged points of the runs in ``runs`` as ``CURVE_COLUMNS`` arrays, in logging
+        order, with seeds for run indices and times scaled by ``time_share``."""
         if not self.points:
             return {
                 name: np.array([], dtype=np.int64 if name in ("seed", "step") else np.float64)
                 for name in CURVE_COLUMNS
             }
-        return {
+        columns = {
             name: np.concatenate([point[i] for point in self.points])
             for i, name in enumerate(CURVE_COLUMNS)
         }
+        run = columns["seed"]
+        keep = (run >= runs.start) & (run < runs.stop)
+        columns = {name: values[keep] for name, values in columns.items()}
+        columns["seed"] = self.seeds[columns["seed"]]
+        columns["time"] = columns["time"] * time_share
+        return columns
 
     def run(self, on_step=None, deadline: float = math.inf) -> str | None:
         """Run the step budget; returns 'timeout' if ``deadline`` (``time.monotonic``) passed.
@@ -175,8 +205,7 @@ class Loop:
         never returns. ``on_step(t, params)``, if given, is called after every step (outside
         the timed part).
         """
-        cell, problem, opt, clip = self.cell, self.problem, self.optimizer, self.clip
-        base_lr = opt.lr
+        cell, problem, opt, parts = self.cell, self.problem, self.optimizer, self.parts
         stochastic = is_stochastic(problem, cell.batch_size)
         batch = None
         for t in range(cell.steps):
@@ -184,24 +213,34 @@ class Loop:
             if stochastic:
                 batch = per_run_batch(problem, self.rngs, cell.batch_size)
             loss, grads = problem.loss_and_grad(self.params, batch)
-            self.penalty(grads, self.params)
+            if parts.regularized:
+                parts.penalty(self.params, grads)
             logging = (t + 1) % cell.log_every == 0 or t + 1 == cell.steps
             norm = global_norm(grads) if logging else None
-            clip(grads, self.params)
-            opt.step(self.params, grads, self.state, lr=base_lr * self.schedule(t))
+            if parts.clipped:
+                parts.clip(grads, self.params)
+            opt.step(self.params, grads, self.state, lr=parts.lr(t))
             self.opt_time += time.perf_counter() - tick
             if on_step is not None:
                 on_step(t + 1, self.params)
-            alive = self.diverged_step < 0
-            bad = alive & ~(np.isfinite(loss) & (loss <= self.limit))
-            self.diverged_step[bad] = t  # the loss of step t (before its update) blew up
+            some_alive = self._mark_diverged(loss, t)
             if logging:
                 self.log(t + 1, norm)
-            if not (self.diverged_step < 0).any():
+            if not some_alive:
                 return None
             if time.monotonic() > deadline:
                 return "timeout"
         return None
+
+    def _mark_diverged(self, loss: np.ndarray, t: int) -> bool:
+        """Mark the runs whose loss of step ``t`` (before its update) blew up: not finite, or
+        above its limit. Whether any run is still alive (checked only when one blew up)."""
+        fine = (loss <= self.limit) & (loss > -np.inf)  # NaN fails both comparisons
+        if fine.all():
+            return True
+        newly = ~fine & (self.diverged_step < 0)
+        self.diverged_step[newly] = t
+        return bool((self.diverged_step < 0).any())
 
 
 def one_blas_thread():
@@ -215,89 +254,36 @@ def one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def run_cell(cell: Cell, plugins: tuple[str, ...] = (), paths: tuple[str, ...] = ()) -> CellResult:
-    """Run every seed of ``cell`` and summarise each run; never raises.
+def run_group(
+    cells: Sequence[Cell], plugins: tuple[str, ...] = (), paths: tuple[str, ...] = ()
+) -> list[CellResult]:
+    """Run every seed of every cell of a group (:mod:`bench.run.grouping`) as one array program
+    and summarise each cell; never raises (an exception makes every cell's runs ``error``).
 
-    The cell's ``timeout`` counts from here: importing plugins and building the problem count.
+    A cell's ``timeout`` (only a cell alone has one) counts from here: importing plugins and
+    building the problem count. Each cell gets its share of the group's time, in proportion to
+    its runs. When a group raises, each of its cells runs again alone, so that only the cell at
+    fault records the error.
     """
     started = time.perf_counter()
-    deadline = math.inf if cell.timeout is None else time.monotonic() + cell.timeout
+    timeout = cells[0].timeout if len(cells) == 1 else None
+    deadline = math.inf if timeout is None else time.monotonic() + timeout
     try:
         import_plugins(plugins, paths)
         # diverging runs overflow quietly (they are recorded); one BLAS thread everywhere
         with np.errstate(all="ignore"), one_blas_thread():
-            loop = Loop(cell)
+            loop = Loop(cells)
             cut_short = loop.run(deadline=deadline)
-        return _result(cell, loop, cut_short, time.perf_counter() - started)
+        return outcome.split(loop, cut_short, time.perf_counter() - started)
     except Exception:  # noqa: BLE001 - an exception inside a run is a result, not a crash
-        return error_result(cell, traceback.format_exc(), time.perf_counter() - started)
+        if len(cells) > 1:  # one cell's fault must not be its group-mates': each runs alone
+            return [result for cell in cells for result in run_group([cell], plugins, paths)]
+        return outcome.errors(cells, traceback.format_exc(), time.perf_counter() - started)
 
 
-def _result(cell: Cell, loop: Loop, cut_short: str | None, wall: float) -> CellResult:
-    runs, targets = [], []
-    for r, seed in enumerate(cell.seeds):
-        diverged = loop.diverged_step[r] >= 0
-        status = "diverged" if diverged else (cut_short or "done")
-        last = {m: float(loop.last.get(m, np.full(loop.runs, np.nan))[r]) for m in METRICS}
-        runs.append(
-            {
-                "seed": seed,
-                "status": status,
-                "steps_done": int(loop.diverged_step[r]) if diverged else loop.logged_step,
-                "diverged_step": int(loop.diverged_step[r]) if diverged else None,
-                "error": None,
-                "final_train_loss": math.inf if diverged else last["train_loss"],
-                "best_train_loss": float(loop.best[r]),
-                "final_test_loss": last["test_loss"],
-                "final_train_accuracy": last["train_accuracy"],
-                "final_test_accuracy": last["test_accuracy"],
-                "opt_time": loop.opt_time,
-            }
-        )
-        for k, target in enumerate(loop.problem.targets):
-            hit = loop.reached[r, k] >= 0
-            targets.append(
-                {
-                    "seed": seed,
-                    "target": float(target),
-                    "step": int(loop.reached[r, k]) if hit else None,
-                    "time": float(loop.reached_time[r, k]) if hit else None,
-                }
-            )
-    curves = loop.curves()
-    return CellResult(cell, runs, targets, curves, wall, ladder=ladder(loop.problem))
+def run_cell(cell: Cell, plugins: tuple[str, ...] = (), paths: tuple[str, ...] = ()) -> CellResult:
+    """Run every seed of ``cell`` alone and summarise each run; never raises."""
+    return run_group([cell], plugins, paths)[0]
 
 
-def ladder(problem: problems.Problem) -> dict[str, Any]:
-    """The problem's target ladder as the store keeps it: metric, direction, values."""
-    return {
-        "metric": problem.target_metric,
-        "higher_is_better": bool(problem.higher_is_better),
-        "targets": [float(t) for t in problem.targets],
-    }
-
-
-def error_result(cell: Cell, message: str, wall: float, status: str = "error") -> CellResult:
-    """Every run of ``cell`` marked ``status`` (error or timeout) with ``message`` stored."""
-    nan = math.nan
-    runs = [
-        {
-            "seed": seed,
-            "status": status,
-            "steps_done": 0,
-            "diverged_step": None,
-            "error": message,
-            "final_train_loss": nan,
-            "best_train_loss": nan,
-            "final_test_loss": nan,
-            "final_train_accuracy": nan,
-            "final_test_accuracy": nan,
-            "opt_time": nan,
-        }
-        for seed in cell.seeds
-    ]
-    empty: dict[str, Any] = {
-        name: np.array([], dtype=np.int64 if name in ("seed", "step") else np.float64)
-        for name in CURVE_COLUMNS
-    }
-    return CellResult(cell, runs, [], empty, wall)
+error_result = outcome.error_result

@@ -96,6 +96,29 @@ def tiny_cell_row(repeats: int, seeds: int = 5, steps: int = 1_000) -> Row:
                times["floor"], 1.5)  # fmt: skip
 
 
+def sweep_row(repeats: int, points: int = 10, seeds: int = 10, steps: int = 500) -> Row:
+    """A 10-point lr sweep of spirals (one run group) against one of its lrs alone."""
+    from bench.grid.cell import Cell
+    from bench.run.parallel import run_cells
+
+    def spirals(lr: float) -> Cell:
+        return Cell(problem="spirals", problem_params={"hidden": 16}, optimizer="adam",
+                    optimizer_params={"lr": lr}, steps=steps, log_every=50,
+                    seeds=tuple(range(seeds)))  # fmt: skip
+
+    sweep = [spirals(lr) for lr in np.geomspace(1e-3, 1e-1, points)]
+    times = side_by_side(
+        {
+            "ours": lambda: list(run_cells(sweep, jobs=1)),
+            "floor": lambda: list(run_cells(sweep[:1], jobs=1)),
+        },
+        repeats,
+        1,
+    )
+    return Row(f"lr sweep: {points} lrs x {seeds} seeds of spirals, {steps} steps, vs one lr",
+               times["ours"], times["floor"], 2.5)  # fmt: skip
+
+
 def store_write_seconds(points: int = 1_000_000, runs: int = 10_000) -> float:
     """Seconds to write one cell of ``runs`` runs and ``points`` logged points to a new store."""
     from bench.grid.cell import Cell
@@ -123,5 +146,6 @@ def runs_rows(repeats: int) -> list[Row]:
     return [
         command_row(),
         tiny_cell_row(repeats),
+        sweep_row(repeats),
         Row("store: write 1,000,000 logged points (10,000 runs) vs 1 s", write, 1.0, 1.0),
     ]

@@ -84,14 +84,29 @@ def run_cells(
     if not cells:
         return
     paths = tuple(sys.path) if plugins else ()
-    if backend == "dask":
-        yield from run_dask(cells, scheduler, plugins, paths)
-        return
     jobs = cpu_count() if jobs == -1 else jobs
-    if jobs == 1 and all(cell.timeout is None for cell in cells):
-        from bench.run.engine import run_cell
-
-        for cell in cells:
-            yield run_cell(cell, plugins)
+    groups = grouped(cells, jobs, plugins, paths)
+    if backend == "dask":
+        yield from run_dask(groups, scheduler, plugins, paths)
         return
-    yield from run_loky(cells, min(jobs, len(cells)), plugins, paths)
+    if jobs == 1 and all(cell.timeout is None for cell in cells):
+        from bench.run.engine import run_group
+
+        for group in groups:
+            yield from run_group(group, plugins)
+        return
+    yield from run_loky(groups, min(jobs, len(groups)), plugins, paths)
+
+
+def grouped(cells: list[Cell], jobs: int, plugins, paths) -> list[tuple[Cell, ...]]:
+    """The run groups of ``cells`` (:func:`bench.run.grouping.plan`); plugins are imported first
+    so their rules can be grouped. A grid that cannot be planned (a configuration the registry
+    refuses) runs cell by cell, and each such cell records its own error."""
+    from bench.run import grouping
+    from bench.run.engine import import_plugins
+
+    try:
+        import_plugins(plugins, paths)
+        return grouping.plan(cells, jobs)
+    except Exception:  # noqa: BLE001 - the engine records the error of each cell that has one
+        return [(cell,) for cell in cells]

@@ -51,18 +51,20 @@ def connect(address: str | None, timeout: float | None = None):
         ) from None
 
 
-def run_on_worker(cell: Cell, plugins: tuple[str, ...], paths: tuple[str, ...]) -> CellResult:
-    """:func:`bench.run.engine.run_cell` on a Dask worker, noted in :data:`_EXECUTING` while it
+def run_on_worker(
+    group: tuple[Cell, ...], plugins: tuple[str, ...], paths: tuple[str, ...]
+) -> list[CellResult]:
+    """:func:`bench.run.engine.run_group` on a Dask worker, noted in :data:`_EXECUTING` while it
     runs."""
     from distributed import get_worker
 
-    from bench.run.engine import run_cell
+    from bench.run.engine import run_group
 
     worker = get_worker()
     key = (worker.address, worker.get_current_task())
     _EXECUTING[key] = time.monotonic()
     try:
-        return run_cell(cell, plugins, paths)
+        return run_group(group, plugins, paths)
     finally:
         _EXECUTING.pop(key, None)
 
@@ -74,9 +76,10 @@ def executing(dask_worker) -> dict[Any, float]:
 
 
 def run_dask(
-    cells: list[Cell], scheduler, plugins: tuple[str, ...], paths: tuple[str, ...]
+    groups: list[tuple[Cell, ...]], scheduler, plugins: tuple[str, ...], paths: tuple[str, ...]
 ) -> Iterator[CellResult]:
-    """Run ``cells`` on the Dask cluster at ``scheduler`` (an address, or a connected client)."""
+    """Run ``groups`` on the Dask cluster at ``scheduler`` (an address, or a connected client);
+    yield each cell's result as its group ends."""
     from distributed import as_completed
 
     client = connect(scheduler) if scheduler is None or isinstance(scheduler, str) else scheduler
@@ -84,27 +87,29 @@ def run_dask(
     try:
         futures: dict = {}
 
-        def submit(cell: Cell, priority: int):
-            future = client.submit(run_on_worker, cell, plugins, paths, pure=False,
+        def submit(group: tuple[Cell, ...], priority: int):
+            future = client.submit(run_on_worker, group, plugins, paths, pure=False,
                                    priority=priority)  # fmt: skip
-            futures[future] = cell
+            futures[future] = group
             return future
 
-        for i, cell in enumerate(cells):  # biggest first, as given: a higher priority starts first
-            submit(cell, len(cells) - i)
+        for i, group in enumerate(groups):  # biggest first, as given: higher priority first
+            submit(group, len(groups) - i)
         completed = as_completed(list(futures))
-        watch = _DaskWatch(client) if any(c.timeout is not None for c in cells) else None
+        timeouts = any(workers.group_timeout(g) is not None for g in groups)
+        watch = _DaskWatch(client) if timeouts else None
         requeued: Counter = Counter()
         while futures:
             batch = [f for f in completed.next_batch(block=False) if f in futures]
             for future in batch:
-                cell = futures.pop(future)
-                again = watch is not None and watch.restarts and requeued[cell.key] < REQUEUES
+                group = futures.pop(future)
+                key = tuple(cell.key for cell in group)
+                again = watch is not None and watch.restarts and requeued[key] < REQUEUES
                 if again and _cut_short(future):
-                    requeued[cell.key] += 1  # another cell's fault: run it again
-                    completed.add(submit(cell, len(cells)))
+                    requeued[key] += 1  # another cell's fault: run it again
+                    completed.add(submit(group, len(groups)))
                     continue
-                yield _dask_result(future, cell)
+                yield from _dask_result(future, group)
             if watch is not None:
                 for future, worker, seconds in watch.hung(futures):
                     yield watch.stop(future, futures.pop(future), worker, seconds)
@@ -126,10 +131,10 @@ def _cut_short(future) -> bool:
     return False
 
 
-def _dask_result(future, cell: Cell) -> CellResult:
+def _dask_result(future, group: tuple[Cell, ...]) -> list[CellResult]:
     from distributed import KilledWorker
 
-    from bench.run.engine import error_result
+    from bench.run.outcome import errors
 
     try:
         return future.result()
@@ -138,12 +143,12 @@ def _dask_result(future, cell: Cell) -> CellResult:
             f"{WORKER_DIED}worker process died while running this cell, on every worker Dask "
             f"tried ({one_line(error)}); the rest of the grid went on"
         )
-        return error_result(cell, message, math.nan)
+        return errors(group, message, math.nan)
     except Exception as error:  # noqa: BLE001 - e.g. a result that cannot be unpickled
         if future.cancelled():
             message = f"{WORKER_DIED}the cell was cancelled by Dask ({one_line(error)})"
-            return error_result(cell, message, math.nan)
-        return error_result(cell, "".join(traceback.format_exception(error)), math.nan)
+            return errors(group, message, math.nan)
+        return errors(group, "".join(traceback.format_exception(error)), math.nan)
 
 
 class _DaskWatch:
@@ -172,15 +177,17 @@ class _DaskWatch:
         for worker, running in self.client.run(executing, on_error="ignore").items():
             for key, seconds in running.items():
                 future = by_key.get(key)
-                timeout = None if future is None else futures[future].timeout
+                timeout = None if future is None else workers.group_timeout(futures[future])
                 if timeout is not None and seconds > timeout + workers.grace(timeout):
                     found.append((future, worker, seconds))
         return found
 
-    def stop(self, future, cell: Cell, worker: str, seconds: float) -> CellResult:
-        """Cancel the hung cell and restart its worker (the thread running it cannot be stopped)."""
+    def stop(self, future, group: tuple[Cell, ...], worker: str, seconds: float) -> CellResult:
+        """Cancel the hung cell and restart its worker (the thread running it cannot be stopped).
+        Only a cell alone has a timeout, so the group is that one cell."""
         from bench.run.engine import error_result
 
+        (cell,) = group
         future.cancel()
         self.restarts += 1
         with contextlib.suppress(Exception):  # a worker without a nanny cannot be restarted

@@ -61,17 +61,17 @@ def _ready() -> int:
 
 
 class _Worker:
-    """One worker process (a single-worker loky executor) and the cell it runs, if any.
+    """One worker process (a single-worker loky executor) and the group of cells it runs, if any.
 
     States: not launched (``executor`` None); warming up (``future`` of :func:`_ready`, no
-    ``cell``); idle (no ``future``); running ``cell`` (``future`` of :func:`run_cell`).
+    ``group``); idle (no ``future``); running ``group`` (``future`` of :func:`run_group`).
     """
 
     def __init__(self, env: dict[str, str]):
         self.env = env
         self.executor = None
         self.future: concurrent.futures.Future | None = None
-        self.cell: Cell | None = None
+        self.group: tuple[Cell, ...] | None = None
         self.pid: int | None = None
         self.started = math.inf
         self.start_failures = 0
@@ -102,49 +102,53 @@ class _Worker:
         self.start_failures = 0
         self.future = None
 
-    def start(self, cell: Cell, plugins: tuple[str, ...], paths: tuple[str, ...]) -> None:
-        from bench.run.engine import run_cell
+    def start(
+        self, group: tuple[Cell, ...], plugins: tuple[str, ...], paths: tuple[str, ...]
+    ) -> None:
+        from bench.run.engine import run_group
 
-        self.cell, self.started = cell, time.monotonic()
-        self.future = self.executor.submit(run_cell, cell, plugins, paths)
+        self.group, self.started = group, time.monotonic()
+        self.future = self.executor.submit(run_group, group, plugins, paths)
 
     @property
     def deadline(self) -> float:
-        """When the running cell's worker gets killed (infinity: no limit, or no cell)."""
-        if self.cell is None or self.cell.timeout is None:
+        """When the running group's worker gets killed (infinity: no limit, or no group)."""
+        timeout = workers.group_timeout(self.group)
+        if timeout is None:
             return math.inf
-        return self.started + self.cell.timeout + workers.grace(self.cell.timeout)
+        return self.started + timeout + workers.grace(timeout)
 
-    def collect(self) -> CellResult:
-        """The finished cell's result; a dead worker or a lost result becomes an error result."""
-        from bench.run.engine import error_result
+    def collect(self) -> list[CellResult]:
+        """The finished group's results; a dead worker or a lost result makes error results."""
+        from bench.run.outcome import errors
 
-        cell, future = self.cell, self.future
-        self.cell = self.future = None
+        group, future = self.group, self.future
+        self.group = self.future = None
         error = future.exception()
         if error is None:
             return future.result()
         wall, pid = time.monotonic() - self.started, self.pid
-        self.kill()  # whatever broke, the next cell gets a fresh process
-        return error_result(cell, _failure(error, pid), wall)
+        self.kill()  # whatever broke, the next group gets a fresh process
+        return errors(group, _failure(error, pid), wall)
 
-    def stop_hung_cell(self) -> CellResult:
+    def stop_hung_cell(self) -> list[CellResult]:
         """Kill the worker of a cell past its deadline; the cell is recorded ``timeout``."""
         from bench.run.engine import error_result
 
-        cell, pid, wall = self.cell, self.pid, time.monotonic() - self.started
+        (cell,) = self.group  # only a cell alone has a timeout
+        pid, wall = self.pid, time.monotonic() - self.started
         self.kill()
         message = (
             f"timeout: the cell was still running {wall:.1f} s after it started, past its limit "
             f"of {cell.timeout:g} s (a step that does not return?); its worker process {pid} was "
             "killed and replaced"
         )
-        return error_result(cell, message, wall, status="timeout")
+        return [error_result(cell, message, wall, status="timeout")]
 
     def kill(self) -> None:
         """Kill the process (SIGKILL, descendants included) and wait until it is gone."""
         executor, self.executor = self.executor, None
-        self.future = self.cell = self.pid = None
+        self.future = self.group = self.pid = None
         if executor is not None:
             executor.shutdown(wait=True, kill_workers=True)
 
@@ -183,11 +187,11 @@ def one_line(error: BaseException) -> str:
 
 
 def run_loky(
-    cells: list[Cell], jobs: int, plugins: tuple[str, ...], paths: tuple[str, ...]
+    groups: list[tuple[Cell, ...]], jobs: int, plugins: tuple[str, ...], paths: tuple[str, ...]
 ) -> Iterator[CellResult]:
-    """Run ``cells`` on ``jobs`` worker processes; yield each result as it finishes."""
+    """Run ``groups`` on ``jobs`` worker processes; yield each cell's result as its group ends."""
     env = {v: os.environ.get(v, str(max(cpu_count() // jobs, 1))) for v in THREAD_VARIABLES}
-    pending = deque(cells)
+    pending = deque(groups)
     slots = [_Worker(env) for _ in range(jobs)]
     try:
         for worker in slots:
@@ -198,23 +202,22 @@ def run_loky(
                 busy, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED
             )
             for worker in slots:
-                result = None
+                results: list[CellResult] = []
                 if worker.future is None:
                     continue
-                if worker.future in done and worker.cell is None:
+                if worker.future in done and worker.group is None:
                     worker.warmed_up()
                 elif worker.future in done:
-                    result = worker.collect()
+                    results = worker.collect()
                 elif time.monotonic() > worker.deadline:
-                    result = worker.stop_hung_cell()
+                    results = worker.stop_hung_cell()
                 else:
                     continue
                 if pending and worker.executor is None:
                     worker.launch()  # the old process died or was killed: a fresh one
                 elif pending and worker.future is None:
                     worker.start(pending.popleft(), plugins, paths)  # before the parent stores
-                if result is not None:
-                    yield result
+                yield from results
     finally:
         for worker in slots:
             worker.kill()

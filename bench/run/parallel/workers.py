@@ -37,6 +37,14 @@ def grace(timeout: float) -> float:
     return 1.0 + 0.1 * timeout
 
 
+def group_timeout(group) -> float | None:
+    """The time limit of a group of cells: a cell's own ``timeout`` (only a cell alone has one,
+    :mod:`bench.run.grouping`), else None."""
+    if group is None or len(group) != 1:
+        return None
+    return group[0].timeout
+
+
 def worker_init(parent: int, death_signal: bool = True) -> None:
     """Set up a worker: ignore Ctrl-C, and exit as soon as the parent dies.
 
