@@ -130,13 +130,19 @@ def test_an_error_in_a_group_is_only_its_own_cell_s_error():
     same_result(results[0], run_cell(cells[0]))
 
 
-def _configurations(rule: str, lrs: list[float]) -> list[Cell]:
+PROBLEMS = [  # float64 and float32, a vector and an MLP's matrices
+    {"problem": "rosenbrock", "problem_params": {"dim": 3, "start_noise": 0.3}},
+    {"problem": "xor", "problem_params": {"hidden": 3, "dtype": "float32"}},
+]
+
+
+def _configurations(rule: str, lrs: list[float], problem: dict) -> list[Cell]:
     schedules = [("constant", {}), ("cosine", {"T_max": 24}), ("step", {"step_size": 7})]
     cells = []
     for i, lr in enumerate(lrs):
         kind, params = schedules[i % len(schedules)]
         cells.append(
-            cell(optimizer=rule, optimizer_params={"lr": lr}, schedule=kind,
+            cell(**problem, optimizer=rule, optimizer_params={"lr": lr}, schedule=kind,
                  schedule_params=params, seeds=tuple(range(i % 3 + 1)))
         )  # fmt: skip
     return cells
@@ -147,12 +153,13 @@ def _configurations(rule: str, lrs: list[float]) -> list[Cell]:
 @given(data=st.data())
 def test_a_run_s_numbers_do_not_depend_on_its_company(rule, data):
     """Random lrs and schedules of one rule, split into random groups in a random order: every
-    cell's results equal its results alone."""
+    cell's results equal its results alone (where it runs with Python numbers, not per-run
+    arrays), in float64 and float32."""
     low = optimizers.get(rule).quadratic_lr or 1e-3
     lrs = data.draw(
         st.lists(st.floats(low / 10, low * 3), min_size=2, max_size=5, unique=True), label="lrs"
     )
-    cells = _configurations(rule, lrs)
+    cells = _configurations(rule, lrs, data.draw(st.sampled_from(PROBLEMS), label="problem"))
     labels = data.draw(st.lists(st.integers(0, 2), min_size=len(cells), max_size=len(cells)))
     order = data.draw(st.permutations(range(len(cells))), label="order")
     alone = {c.key: run_cell(c) for c in cells}
