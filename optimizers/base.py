@@ -158,6 +158,11 @@ class Optimizer:
             if launcher is None or not fused.try_launch(launcher, self, arrays, coefficients):
                 blocked.apply(self.update, arrays, state.work[i], **coefficients)
 
+    def eval_params(self, params: Params, state: State) -> Params:
+        """Where the model is evaluated: ``params`` itself, unless the rule averages (schedule-free's
+        x, Lookahead's slow weights). The engine logs and evaluates there; do not write into it."""
+        return params
+
     def coefficients(self, state: State, lr: float) -> dict[str, float | bool | None]:
         """The step's scalars, passed to ``update`` as keywords (``state.step`` already counts
         this step)."""

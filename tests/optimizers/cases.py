@@ -52,6 +52,17 @@ CASES = [
     ("adopt", {"weight_decay": 0.02, "lr": 0.01}),
     ("adopt", {"weight_decay": 0.02, "weight_decouple": True, "betas": (0.8, 0.999)}),
     ("adopt", {"weight_decay": 0.01, "weight_decouple": True, "fixed_decay": True, "eps": 1e-3}),
+    ("ademamix", {}),
+    ("ademamix", {"lr": 0.1, "t_alpha_beta3": 50.0, "alpha": 3.0, "betas": (0.9, 0.99, 0.999)}),
+    ("ademamix", {"weight_decay": 0.02, "lr": 0.03, "betas": (0.8, 0.99, 0.999)}),
+    ("ademamix", {"weight_decay": 0.02, "weight_decouple": True, "lr": 0.03}),
+    ("ademamix", {"weight_decay": 0.001, "weight_decouple": True, "fixed_decay": True}),
+    ("schedulefree_sgd", {"lr": 0.1}),
+    ("schedulefree_sgd", {"lr": 0.5, "weight_decay": 0.01, "warmup_steps": 20, "momentum": 0.8}),
+    ("schedulefree_sgd", {"lr": 0.1, "weight_decay": 0.02, "r": 0.5, "weight_lr_power": 1.0}),
+    ("schedulefree_adamw", {}),
+    ("schedulefree_adamw", {"weight_decay": 0.05, "warmup_steps": 30, "betas": (0.8, 0.99)}),
+    ("schedulefree_adamw", {"weight_decay": 0.01, "r": 1.0, "weight_lr_power": 0.0, "eps": 1e-3}),
 ]
 
 
