@@ -159,8 +159,9 @@ class Optimizer:
                 blocked.apply(self.update, arrays, state.work[i], **coefficients)
 
     def eval_params(self, params: Params, state: State) -> Params:
-        """Where the model is evaluated: ``params`` itself, unless the rule averages (schedule-free's
-        x, Lookahead's slow weights). The engine logs and evaluates there; do not write into it."""
+        """Where the model is evaluated: ``params`` itself, unless the rule averages
+        (schedule-free's x, Lookahead's slow weights). The engine logs and evaluates there, and
+        must not write into what it returns."""
         return params
 
     def coefficients(self, state: State, lr: float) -> dict[str, float | bool | None]:

@@ -57,6 +57,22 @@ CASES = [
     ("ademamix", {"weight_decay": 0.02, "lr": 0.03, "betas": (0.8, 0.99, 0.999)}),
     ("ademamix", {"weight_decay": 0.02, "weight_decouple": True, "lr": 0.03}),
     ("ademamix", {"weight_decay": 0.001, "weight_decouple": True, "fixed_decay": True}),
+    ("prodigy", {}),
+    (
+        "prodigy",
+        {"weight_decay": 0.01, "d0": 1e-3, "growth_rate": 1.05, "bias_correction": True, "lr": 0.5},
+    ),
+    (
+        "prodigy",
+        {
+            "weight_decay": 0.01,
+            "fixed_decay": True,
+            "safeguard_warmup": True,
+            "eps": None,
+            "lr": 0.5,
+        },
+    ),
+    ("prodigy", {"weight_decay": 0.01, "weight_decouple": False, "beta3": 0.9, "d_coef": 0.5}),
     ("schedulefree_sgd", {"lr": 0.1}),
     ("schedulefree_sgd", {"lr": 0.5, "weight_decay": 0.01, "warmup_steps": 20, "momentum": 0.8}),
     ("schedulefree_sgd", {"lr": 0.1, "weight_decay": 0.02, "r": 0.5, "weight_lr_power": 1.0}),
