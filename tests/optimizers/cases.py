@@ -57,6 +57,41 @@ CASES = [
     ("ademamix", {"weight_decay": 0.02, "lr": 0.03, "betas": (0.8, 0.99, 0.999)}),
     ("ademamix", {"weight_decay": 0.02, "weight_decouple": True, "lr": 0.03}),
     ("ademamix", {"weight_decay": 0.001, "weight_decouple": True, "fixed_decay": True}),
+    ("lookahead", {}),
+    (
+        "lookahead",
+        {
+            "inner": "sgd",
+            "lr": 0.05,
+            "k": 3,
+            "alpha": 0.8,
+            "pullback_momentum": "pullback",
+            "inner_hyperparameters": {"momentum": 0.9, "weight_decay": 0.01},
+        },
+    ),
+    (
+        "lookahead",
+        {
+            "inner": "sgd",
+            "lr": 0.05,
+            "pullback_momentum": "reset",
+            "inner_hyperparameters": {"momentum": 0.9, "nesterov": True},
+        },
+    ),
+    (
+        "lookahead",
+        {
+            "inner": "adamw",
+            "lr": 0.01,
+            "k": 1,
+            "alpha": 0.3,
+            "inner_hyperparameters": {"weight_decay": 0.1, "amsgrad": True},
+        },
+    ),
+    (
+        "lookahead",
+        {"inner": "lamb", "lr": 0.05, "k": 4, "inner_hyperparameters": '{"weight_decay": 0.01}'},
+    ),
     ("prodigy", {}),
     (
         "prodigy",
