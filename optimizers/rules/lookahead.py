@@ -18,15 +18,13 @@ PULLBACK = ("none", "reset", "pullback")
 
 
 @dataclasses.dataclass
-class LookaheadState:
-    """The inner rule's state, the slow weights (and momenta, with ``pullback``), and the steps
-    since the last synchronisation."""
+class LookaheadState(State):
+    """A ``State`` whose buffers are the inner rule's (the same arrays) plus ``slow_params`` (and
+    ``slow_momentum`` with ``pullback``); ``inner`` is the inner rule's own state and ``counter``
+    the steps since the last pull."""
 
-    inner: State
-    slow_params: list[np.ndarray]
-    slow_momentum: list[np.ndarray] | None
+    inner: State | None = None
     counter: int = 0
-    step: int = 0
 
 
 @register("lookahead")
@@ -50,7 +48,7 @@ class Lookahead(Optimizer):
     ``inner_hyperparameters = '{"betas": [0.9, 0.99]}'``), stored as canonical JSON so that it
     is hashable and prints as given. The model is evaluated at the slow weights
     (:meth:`eval_params`), as the reference's ``backup_and_load_cache`` does for evaluation.
-    State: the inner state, ``slow_params`` (and ``slow_momentum``).
+    State: the inner rule's buffers, ``slow_params`` (and ``slow_momentum``); ``inner``, its state.
     """
 
     lr: float | None = None
@@ -110,12 +108,11 @@ class Lookahead(Optimizer):
 
     def init(self, params: list[np.ndarray]) -> LookaheadState:
         """The inner rule's state and the slow weights, a copy of the params."""
-        slow_momentum = [np.zeros_like(p) for p in params] if self._pulls_back() else None
-        return LookaheadState(
-            inner=self.inner_optimizer.init(params),
-            slow_params=[p.copy() for p in params],
-            slow_momentum=slow_momentum,
-        )
+        inner = self.inner_optimizer.init(params)
+        buffers = {**inner.buffers, "slow_params": [p.copy() for p in params]}
+        if self._pulls_back():
+            buffers["slow_momentum"] = [np.zeros_like(p) for p in params]
+        return LookaheadState(step=0, buffers=buffers, work=[], inner=inner)
 
     def step(self, params, grads, state: LookaheadState, lr=None) -> None:
         """The inner step; every ``k``-th step, the pull towards the slow weights."""
@@ -126,7 +123,7 @@ class Lookahead(Optimizer):
             return
         state.counter = 0
         pull = 1.0 - np.asarray(self.alpha, dtype=np.float64)
-        for p, slow in zip(params, state.slow_params, strict=True):
+        for p, slow in zip(params, state.buffers["slow_params"], strict=True):
             _pull(p, slow, operand(pull, p))
         momenta = state.inner.buffers.get("momentum_buffer")
         if momenta is None or self.pullback_momentum == "none":
@@ -135,11 +132,11 @@ class Lookahead(Optimizer):
             if self.pullback_momentum == "reset":
                 buffer.fill(0.0)
             else:
-                _pull(buffer, state.slow_momentum[i], operand(pull, buffer))
+                _pull(buffer, state.buffers["slow_momentum"][i], operand(pull, buffer))
 
     def eval_params(self, params: list[np.ndarray], state: LookaheadState) -> list[np.ndarray]:
         """The slow weights (the state's own arrays: read them, do not write)."""
-        return state.slow_params
+        return state.buffers["slow_params"]
 
     def _pulls_back(self) -> bool:
         return self.pullback_momentum == "pullback"

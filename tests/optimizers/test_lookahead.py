@@ -105,8 +105,7 @@ def test_per_run_alpha_pulls_each_run_as_alone():
         own_state = alone.init(own)
         for step in grads:
             alone.step(own, [g[run : run + 1] for g in step], own_state)
-        for a, b, slow_a, slow_b in zip(
-            own, together, own_state.slow_params, state.slow_params, strict=True
-        ):
+        slow = zip(own_state.buffers["slow_params"], state.buffers["slow_params"], strict=True)
+        for a, b, (slow_a, slow_b) in zip(own, together, slow, strict=True):
             np.testing.assert_array_equal(a[0], b[run])
             np.testing.assert_array_equal(slow_a[0], slow_b[run])
