@@ -86,7 +86,8 @@ class Lookahead(Optimizer):
                 f"lookahead: unknown pullback_momentum {self.pullback_momentum!r}{hint}"
             )
 
-    # What the checks and the engine read of a rule, from the inner one.
+    # What the checks and the engine read of a rule, from the inner one (``inner_optimizer``, the
+    # inner rule built in __post_init__: build a changed Lookahead through its constructor).
     quadratic_lr = property(lambda self: self.inner_optimizer.quadratic_lr)
     quadratic_steps = property(lambda self: self.inner_optimizer.quadratic_steps)
     first_step_moves = property(lambda self: self.inner_optimizer.first_step_moves)
@@ -94,6 +95,7 @@ class Lookahead(Optimizer):
 
     @classmethod
     def describe_extra(cls) -> dict[str, Any]:
+        """The base facts, with ``uses_lr_per_step`` of the default inner rule."""
         default = cls()
         return {**super().describe_extra(), "uses_lr_per_step": default.uses_lr_per_step}
 
