@@ -201,6 +201,12 @@ class Optimizer:
             if launcher is None or not fused.try_launch(launcher, self, piece, scalars):
                 blocked.apply(self.update, piece, scratch, **scalars)
 
+    def eval_params(self, params: Params, state: State) -> Params:
+        """Where the model is evaluated: ``params`` itself, unless the rule averages
+        (schedule-free's x, Lookahead's slow weights). The engine logs and evaluates there, and
+        must not write into what it returns."""
+        return params
+
     def coefficients(self, state: State, lr) -> dict[str, Any]:
         """The step's coefficients, passed to ``update`` as keywords (``state.step`` already
         counts this step): numbers, or (R,) arrays for per-run hyperparameters or lr, computed in

@@ -52,6 +52,68 @@ CASES = [
     ("adopt", {"weight_decay": 0.02, "lr": 0.01}),
     ("adopt", {"weight_decay": 0.02, "weight_decouple": True, "betas": (0.8, 0.999)}),
     ("adopt", {"weight_decay": 0.01, "weight_decouple": True, "fixed_decay": True, "eps": 1e-3}),
+    ("ademamix", {}),
+    ("ademamix", {"lr": 0.1, "t_alpha_beta3": 50.0, "alpha": 3.0, "betas": (0.9, 0.99, 0.999)}),
+    ("ademamix", {"weight_decay": 0.02, "lr": 0.03, "betas": (0.8, 0.99, 0.999)}),
+    ("ademamix", {"weight_decay": 0.02, "weight_decouple": True, "lr": 0.03}),
+    ("ademamix", {"weight_decay": 0.001, "weight_decouple": True, "fixed_decay": True}),
+    ("lookahead", {}),
+    (
+        "lookahead",
+        {
+            "inner": "sgd",
+            "lr": 0.05,
+            "k": 3,
+            "alpha": 0.8,
+            "pullback_momentum": "pullback",
+            "inner_hyperparameters": {"momentum": 0.9, "weight_decay": 0.01},
+        },
+    ),
+    (
+        "lookahead",
+        {
+            "inner": "sgd",
+            "lr": 0.05,
+            "pullback_momentum": "reset",
+            "inner_hyperparameters": {"momentum": 0.9, "nesterov": True},
+        },
+    ),
+    (
+        "lookahead",
+        {
+            "inner": "adamw",
+            "lr": 0.01,
+            "k": 1,
+            "alpha": 0.3,
+            "inner_hyperparameters": {"weight_decay": 0.1, "amsgrad": True},
+        },
+    ),
+    (
+        "lookahead",
+        {"inner": "lamb", "lr": 0.05, "k": 4, "inner_hyperparameters": '{"weight_decay": 0.01}'},
+    ),
+    ("prodigy", {}),
+    (
+        "prodigy",
+        {"weight_decay": 0.01, "d0": 1e-3, "growth_rate": 1.05, "bias_correction": True, "lr": 0.5},
+    ),
+    (
+        "prodigy",
+        {
+            "weight_decay": 0.01,
+            "fixed_decay": True,
+            "safeguard_warmup": True,
+            "eps": None,
+            "lr": 0.5,
+        },
+    ),
+    ("prodigy", {"weight_decay": 0.01, "weight_decouple": False, "beta3": 0.9, "d_coef": 0.5}),
+    ("schedulefree_sgd", {"lr": 0.1}),
+    ("schedulefree_sgd", {"lr": 0.5, "weight_decay": 0.01, "warmup_steps": 20, "momentum": 0.8}),
+    ("schedulefree_sgd", {"lr": 0.1, "weight_decay": 0.02, "r": 0.5, "weight_lr_power": 1.0}),
+    ("schedulefree_adamw", {}),
+    ("schedulefree_adamw", {"weight_decay": 0.05, "warmup_steps": 30, "betas": (0.8, 0.99)}),
+    ("schedulefree_adamw", {"weight_decay": 0.01, "r": 1.0, "weight_lr_power": 0.0, "eps": 1e-3}),
 ]
 
 

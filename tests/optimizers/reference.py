@@ -1,7 +1,8 @@
 """Running a rule beside its reference optimizer (torch.optim or pytorch-optimizer) in float64.
 
-The references are per tensor, so each run's slice of each parameter array is its own torch
-parameter: a per-tensor norm of the reference is then a per-run norm of ours.
+Each run is its own model: run r's slice of each parameter array is a torch parameter of the
+r-th reference optimizer. A per-tensor norm of the reference is then a per-run norm of ours, and a
+reduction over all of a reference's params (Prodigy's) one over all of a run's arrays.
 """
 
 import importlib
@@ -18,6 +19,20 @@ def reference_class(dotted: str):
     """The class named ``torch.optim.Adam`` or ``pytorch_optimizer.Lamb``."""
     module, _, name = dotted.rpartition(".")
     return getattr(importlib.import_module(module), name)
+
+
+def build_reference(opt: optimizers.Optimizer, reference: str, tensors: list, **options):
+    """``reference`` over ``tensors`` with ``opt``'s arguments; a wrapper rule (Lookahead, with an
+    ``inner_optimizer``) wraps the reference of its inner rule, built the same way."""
+    inner = getattr(opt, "inner_optimizer", None)
+    if inner is not None:
+        inner_reference = inner.reference or inner.torch_reference
+        wrapped = build_reference(inner, inner_reference, tensors, **options)
+        return reference_class(reference)(wrapped, **opt.torch_arguments())
+    ref = reference_class(reference)(tensors, **opt.torch_arguments(), **options)
+    if callable(getattr(ref, "train", None)):
+        ref.train()  # schedulefree's optimizers step only in train mode
+    return ref
 
 
 def lr_schedule(base_lr: float, t: int, steps: int) -> float:
@@ -52,8 +67,14 @@ def max_relative_difference(
         ]
         for p in params
     ]
-    flat = [t for per_run in tensors for t in per_run]
-    ref = reference_class(reference)(flat, **opt.torch_arguments(), **reference_options)
+    # each run is its own model: one reference optimizer per run index, holding slice r of every
+    # array that has one (a reference reducing over all its params, as Prodigy, reduces per run)
+    refs = [
+        build_reference(
+            opt, reference, [t[run] for t in tensors if run < len(t)], **reference_options
+        )
+        for run in range(max(len(p) for p in params))
+    ]
     state = opt.init(params)
     worst = 0.0
     for t in range(steps):
@@ -63,10 +84,11 @@ def max_relative_difference(
         for per_run, g in zip(tensors, grads, strict=True):
             for run, tensor in enumerate(per_run):
                 tensor.grad = torch.tensor(g[run].copy())
-        if lr is not None:
-            for group in ref.param_groups:
-                group["lr"] = lr
-        ref.step()
+        for ref in refs:
+            if lr is not None:
+                for group in ref.param_groups:
+                    group["lr"] = lr
+            ref.step()
         for p, per_run in zip(params, tensors, strict=True):
             expected = np.stack([tensor.detach().numpy() for tensor in per_run])
             np.testing.assert_allclose(p, expected, rtol=rtol, atol=0.0, err_msg=f"step {t + 1}")

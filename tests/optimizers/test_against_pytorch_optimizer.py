@@ -13,7 +13,7 @@ from tests.optimizers.reference import max_relative_difference
 torch = pytest.importorskip("torch")
 pytest.importorskip("pytorch_optimizer")
 
-SHAPES = ((2, 5), (2, 3, 4), (3, 2, 3, 4), (2,))  # runs of a vector, a matrix, a 3-D, a scalar
+SHAPES = ((2, 5), (2, 3, 4), (2, 2, 3, 4), (2,))  # runs of a vector, a matrix, a 3-D, a scalar
 
 
 def reference_of(name: str) -> str | None:
