@@ -132,12 +132,14 @@ class Loop:
         return self.parts.penalty(params, grads)
 
     def log(self, step: int, grad_norm: np.ndarray) -> np.ndarray:
-        """Evaluate (clock stopped) and append a curve point for every run still alive."""
-        metrics = self.problem.evaluate(self.params)
-        scratch = [np.zeros_like(p) for p in self.params]
-        loss = np.asarray(metrics["train_loss"], dtype=np.float64) + self.penalty(
-            scratch, self.params
-        )
+        """Evaluate (clock stopped) and append a curve point for every run still alive.
+
+        The model is evaluated where the rule says (``eval_params``: schedule-free's averaged
+        point, Lookahead's slow weights; the params themselves for every other rule)."""
+        at = self.optimizer.eval_params(self.params, self.state)
+        metrics = self.problem.evaluate(at)
+        scratch = [np.zeros_like(p) for p in at]
+        loss = np.asarray(metrics["train_loss"], dtype=np.float64) + self.penalty(scratch, at)
         metrics = {**metrics, "train_loss": loss}
         alive = self.diverged_step < 0
         bad = alive & ~np.isfinite(loss)

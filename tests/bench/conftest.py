@@ -35,7 +35,8 @@ TINY_GRID = tiny_grid_text()
 CRASH_GRID = tiny_grid_text("crash", log_every=10)
 CRASH_CELLS = TINY_CELLS
 
-# Cells of a few tenths of a second, so that some are in flight when we strike.
+# Cells of a few tenths of a second, so that some are in flight when we strike; each of its own
+# rule, so that no two share a run group (a group's cells are stored together when it ends).
 SLOW_GRID = """\
 name = "slow"
 seeds = 2
@@ -48,7 +49,35 @@ hidden = 24
 
 [[optimizers]]
 name = "adam"
-lr = [0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008]
+lr = 0.001
+
+[[optimizers]]
+name = "nadam"
+lr = 0.001
+
+[[optimizers]]
+name = "radam"
+lr = 0.001
+
+[[optimizers]]
+name = "adamax"
+lr = 0.001
+
+[[optimizers]]
+name = "amsgrad"
+lr = 0.001
+
+[[optimizers]]
+name = "sgd"
+lr = 0.01
+
+[[optimizers]]
+name = "rmsprop"
+lr = 0.001
+
+[[optimizers]]
+name = "adagrad"
+lr = 0.01
 """
 SLOW_CELLS = 8
 
