@@ -18,15 +18,16 @@ from bench.grid.code import changed_modules
 from bench.store.rows import cell_row
 
 
-def _older_code(store, cell: Cell) -> list[tuple[str, dict | None]]:
-    """(cell key, code) of the runs stored for ``cell``'s configuration under other code."""
-    row = cell_row(cell)
-    where = " AND ".join(f"{column} IS ?" for column in row)  # IS: NULL matches NULL
-    columns = {info[1] for info in store._conn.execute("PRAGMA table_info(runs)")}
-    code = "code" if "code" in columns else "NULL"  # a store from before the column, read-only
-    query = f"SELECT DISTINCT cell_key, {code} FROM runs WHERE cell_key != ? AND {where}"
-    found = store._conn.execute(query, (cell.key, *row.values())).fetchall()
-    return [(key, None if code is None else json.loads(code)) for key, code in found]
+def _stored_configurations(store, columns: list[str]) -> dict[tuple, set[tuple[str, str | None]]]:
+    """Configuration (the values of ``columns``) -> the (cell key, code) stored for it, in one
+    pass over the runs."""
+    have = {info[1] for info in store._conn.execute("PRAGMA table_info(runs)")}
+    code = "code" if "code" in have else "NULL"  # a store from before the column, read-only
+    query = f"SELECT DISTINCT cell_key, {code}, {', '.join(columns)} FROM runs"
+    stored: dict[tuple, set[tuple[str, str | None]]] = {}
+    for key, text, *values in store._conn.execute(query):
+        stored.setdefault(tuple(values), set()).add((key, text))
+    return stored
 
 
 def superseded(store, cells: Iterable[Cell]) -> dict[str, tuple[list[str], list[str]]]:
@@ -38,13 +39,18 @@ def superseded(store, cells: Iterable[Cell]) -> dict[str, tuple[list[str], list[
         Cell key -> (the plugin modules whose source changed, the stored cell keys of the old
         code). Cells with nothing older stored are absent.
     """
+    plugged = [cell for cell in cells if cell.code is not None]
+    if not plugged:  # built-in names only: nothing to read
+        return {}
+    columns = list(cell_row(plugged[0]))  # names from code, never from data
+    stored = _stored_configurations(store, columns)
     stale = {}
-    for cell in cells:
-        if cell.code is None:
-            continue
-        older = _older_code(store, cell)
+    for cell in plugged:
+        row = cell_row(cell)
+        older = [(k, code) for k, code in stored.get(tuple(row.values()), ()) if k != cell.key]
         if older:
-            modules = sorted({m for _, code in older for m in changed_modules(code, cell.code)})
+            codes = [None if code is None else json.loads(code) for _, code in older]
+            modules = sorted({m for code in codes for m in changed_modules(code, cell.code)})
             stale[cell.key] = (modules, sorted(key for key, _ in older))
     return stale
 
