@@ -99,7 +99,7 @@ _BUILTIN: dict[str, Callable[[dict[str, Any]], Footprint]] = {
     "mnist_mlp": lambda kw: _mnist(kw, _hidden(kw["hidden"])),
     "mnist_logreg": lambda kw: _mnist(kw, ()),
     "matrix_quadratic": lambda kw: Footprint(
-        kw["rows"] * kw["cols"], fixed=2 * kw["rows"] * kw["cols"]
+        kw["rows"] * kw["cols"], fixed=2 * kw["rows"] * kw["cols"], size_key="rows"
     ),
     "noisy_quadratic": lambda kw: _noisy_quadratic(kw["rows"] * kw["cols"], kw["train_size"]),
     "matrix_factorization": lambda kw: Footprint(
