@@ -16,6 +16,7 @@ import textwrap
 import threading
 
 from bench.errors import UsageError
+from bench.shadowing import shadowing
 from bench.text import closest
 
 # name -> module; the order is the order of `optbench --help`.
@@ -118,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     message = unknown_command(argv)
     if message:  # argparse would print its usage and every command name over several lines
         print(message, file=sys.stderr)
+        return 2
+    shadowed = shadowing()  # before the commands import problems and optimizers
+    if shadowed:
+        print(f"optbench: error: {shadowed}", file=sys.stderr)
         return 2
     try:  # Ctrl-C while the commands are imported: one line too, not a traceback
         args = build_parser().parse_args(argv)

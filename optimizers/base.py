@@ -81,6 +81,7 @@ class Optimizer:
     torch_omits: ClassVar[tuple[str, ...]] = ()
     # The dotted name of a reference outside torch.optim ("pytorch_optimizer.Lamb").
     reference: ClassVar[str | None] = None
+    family: ClassVar[str] = "other"  # its group in `optbench list`: "classic", "adaptive", ...
     # False for a rule that ignores a per-step lr (rprop: lr is its initial step size only).
     uses_lr_per_step: ClassVar[bool] = True
     # False for a rule whose first step only fills its state (ADOPT records v_1 = g^2).

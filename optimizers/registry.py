@@ -57,7 +57,8 @@ class Registry:
     """Named things of one kind, each a class (or callable) built from keyword arguments.
 
     An entry may define a classmethod ``describe_extra() -> dict`` whose facts go into
-    ``describe(name).extra``.
+    ``describe(name).extra``, and a string attribute ``family`` (an update rule's group:
+    "classic", "adaptive", ...), which goes into ``extra["family"]``.
     """
 
     def __init__(self, kind: str) -> None:
@@ -103,12 +104,15 @@ class Registry:
         entry = self.get(name)
         doc = inspect.getdoc(entry) or ""
         extra = getattr(entry, "describe_extra", None)
+        facts = dict(extra()) if callable(extra) else {}
+        if isinstance(getattr(entry, "family", None), str):
+            facts.setdefault("family", entry.family)
         return Description(
             kind=self.kind,
             name=name,
             summary=doc.strip().splitlines()[0] if doc.strip() else "",
             parameters=_parameters(entry),
-            extra=dict(extra()) if callable(extra) else {},
+            extra=facts,
         )
 
     def __contains__(self, name: object) -> bool:

@@ -18,8 +18,10 @@ offers the same registry protocol: ``names()``, ``get(name)``, ``create(name, **
 """
 
 from problems import classification as _classification  # noqa: F401  (registers the problems)
+from problems import factorizations as _factorizations  # noqa: F401  (registers the problems)
 from problems import functions as _functions  # noqa: F401  (registers the problems)
 from problems import initializers, regularizers, testing
+from problems import quadratics as _quadratics  # noqa: F401  (registers the problems)
 from problems.base import (
     METRICS,
     Problem,

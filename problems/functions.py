@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from problems.base import Params, Problem, check_int, check_real, register
+from problems.spectra import symmetric_with_eigenvalues
 
 
 class FunctionProblem(Problem):
@@ -200,12 +201,8 @@ class Quadratic(FunctionProblem):
         self._check_noise(noise, start_noise)
         self.data_seed = check_int(self.name, "data_seed", data_seed, 0)
         rng = np.random.default_rng(self.data_seed)
-        q, r = np.linalg.qr(rng.standard_normal((self.dim, self.dim)))
-        q *= np.where(np.diagonal(r) < 0, -1.0, 1.0)  # Haar, not biased by QR's sign convention
         self.eigenvalues = np.geomspace(1.0, self.condition_number, self.dim)
-        matrix = (q * self.eigenvalues) @ q.T
-        self.matrix = (matrix + matrix.T) / 2  # exactly symmetric, so grad = x @ A
-        self.matrix.flags.writeable = False
+        self.matrix = symmetric_with_eigenvalues(rng, self.eigenvalues)
         self.start = np.full(self.dim, 1.0 / np.sqrt(self.dim))
         self.minimizer = np.zeros(self.dim)
 

@@ -19,6 +19,18 @@ from bench.run.engine import import_plugins
 WIDTH = 80
 COLUMN = 18  # where the text after a name starts
 STATE_DTYPE = np.dtype(np.float64)  # the dtype whose bytes the optimizer state is counted in
+# The families of update rules, in the order `optbench list` shows them; a rule names its own in
+# its ``family`` class attribute ("other" by default).
+FAMILIES = (
+    "classic",
+    "adaptive",
+    "sign-based",
+    "parameter-free",
+    "schedule-free",
+    "matrix",
+    "second-order",
+    "other",
+)
 
 HELP = "list optimizers, problems, initializers, clipping, schedules, regularizers"
 EXIT_CODES = """\
@@ -55,16 +67,38 @@ def keywords(description: Any) -> list[str]:
 
 
 def _rule_facts(description: Any) -> list[str]:
+    """``torch.optim.SGD(momentum=0.9); state 8 B/param``: its reference and state size."""
     extra = description.extra
     torch = extra.get("torch")
     if torch and extra.get("torch_kwargs"):
         torch += "(" + ", ".join(f"{k}={v!r}" for k, v in extra["torch_kwargs"].items()) + ")"
+    reference = torch or extra.get("reference") or "no library counterpart"
     floats = extra.get("state_floats_per_param")
     if floats is None:
         state = "state size unknown"
     else:
         state = f"state {floats * STATE_DTYPE.itemsize} B/param"
-    return [f"{torch or 'no torch counterpart'}; {state}"]
+    return [f"{reference}; {state}"]
+
+
+def family_of(description: Any) -> str:
+    """The rule's family (``describe().extra["family"]``), ``"other"`` when it declares none."""
+    family = description.extra.get("family")
+    return family if isinstance(family, str) and family.strip() else "other"
+
+
+def rules_by_family(registry: Any = optimizers) -> list[tuple[str, list[str]]]:
+    """``[(family, [rule names])]`` in the order of ``FAMILIES``. A family not listed there (a
+    plugin's own) comes after them, alphabetically, and ``"other"`` last; none is empty."""
+    groups: dict[str, list[str]] = {}
+    for name in registry.names():
+        groups.setdefault(family_of(registry.describe(name)), []).append(name)
+    known = [f for f in FAMILIES if f in groups]
+    unknown = sorted(f for f in groups if f not in FAMILIES)
+    order = known + unknown
+    if "other" in order:
+        order = [f for f in order if f != "other"] + ["other"]
+    return [(family, groups[family]) for family in order]
 
 
 def _torch_fact(description: Any) -> list[str]:
@@ -74,7 +108,7 @@ def _torch_fact(description: Any) -> list[str]:
 
 # (title, registry, the lines about one name: lists are keyword-like items, strings are prose)
 SECTIONS: tuple[tuple[str, Any, Callable[[Any], list]], ...] = (
-    (f"optimizers: keywords; torch counterpart; state bytes per {STATE_DTYPE} parameter",
+    (f"optimizers, by family: keywords; reference; state bytes per {STATE_DTYPE} parameter",
      optimizers,
      lambda d: [keywords(d), *_rule_facts(d)]),
     ("problems", problems, lambda d: [d.extra.get("description") or d.summary, keywords(d)]),
@@ -125,7 +159,12 @@ def list_everything(plugins: tuple[str, ...] = ()) -> str:
     blocks = []
     for title, registry, details in SECTIONS:
         lines = [title]
-        for name in registry.names():
-            lines += entry(name, details(registry.describe(name)))
+        if registry is optimizers:
+            for family, names in rules_by_family(registry):
+                lines.append(f"  [{family}]")
+                lines += [line for n in names for line in entry(n, details(registry.describe(n)))]
+        else:
+            for name in registry.names():
+                lines += entry(name, details(registry.describe(name)))
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -98,6 +98,7 @@ def execute(args: argparse.Namespace) -> int:
     from bench.store.store import Store
 
     _check_options(args)
+    _check_grid_folder(args)
     _check_plugins(args)  # one that exits, crashes or hangs at import must not take us with it
     spec = load_grid(args.grid, plugins=tuple(args.plugin))
     for warning in spec.warnings:
@@ -116,6 +117,7 @@ def execute(args: argparse.Namespace) -> int:
     check_memory(spec, cells, workers(args, cells))
     with _scheduler(args) as scheduler, Store(path) as store:  # a bad scheduler: no store
         todo = cells if args.force else _missing(store, cells)
+        _supersede_old_plugin_code(store, todo)
         if not todo:
             print(f"nothing to run: all {len(cells)} cells of {spec.name!r} are in {path}")
         else:
@@ -144,6 +146,18 @@ def _check_options(args: argparse.Namespace) -> None:
             "this process may use; the workers will share them",
             file=sys.stderr,
         )
+
+
+def _check_grid_folder(args: argparse.Namespace) -> None:
+    """Refuse a grid whose folder (where its plugins are looked up) holds a ``problems/`` or
+    ``optimizers/`` that would shadow optbench's (the current directory is checked at start)."""
+    from bench.shadowing import shadowing
+
+    grid = Path(args.grid)
+    if grid.suffix == ".toml" and grid.is_file():
+        message = shadowing([str(grid.parent.resolve())])
+        if message:
+            raise UsageError(message)
 
 
 def _check_store_folder(store: Path) -> None:
@@ -206,6 +220,16 @@ def _missing(store, cells: list[Cell]) -> list[Cell]:
     bug to fix (in a plugin, say) or a worker killed from outside, never a result to keep, so
     the next run retries it; diverged and timed-out runs are results and stay."""
     return store.missing(cells, retry=("error",))
+
+
+def _supersede_old_plugin_code(store, todo: list[Cell]) -> None:
+    """Say which cells rerun because a plugin changed, and delete their runs of the old code."""
+    from bench.store import provenance
+
+    stale = provenance.superseded(store, todo)
+    if stale:
+        print(provenance.describe_changes(stale))
+        provenance.drop_superseded(store, stale)
 
 
 def _run_and_store(todo: list[Cell], store, spec, args: argparse.Namespace, scheduler) -> None:
@@ -281,8 +305,13 @@ def dry_run(cells: list[Cell], path: Path, args: argparse.Namespace, spec) -> in
 
     todo = cells
     if path.exists() and not args.force:
+        from bench.store import provenance
+
         with Store(path, create=False, readonly=True) as store:
             todo = _missing(store, cells)
+            stale = provenance.superseded(store, todo)
+        if stale:
+            print(provenance.describe_changes(stale))
     runs = sum(len(c.seeds) for c in todo)
     jobs = workers(args, todo)
     print(f"{len(cells)} cells, {sum(len(c.seeds) for c in cells)} runs in the grid")

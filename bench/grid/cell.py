@@ -35,13 +35,16 @@ class Cell:
     _BUDGET = ("batch_size", "steps", "log_every", "grid_seed")
 
     _DEFAULTS: dict[str, Any] = {"batch_size": None, "steps": 100, "log_every": 10,
-                                 "seeds": (0,), "grid_seed": 0, "timeout": None}  # fmt: skip
+                                 "seeds": (0,), "grid_seed": 0, "timeout": None,
+                                 "code": None}  # fmt: skip
 
     def __init__(self, *positional: Any, **fields: Any) -> None:
         """Fields by keyword (positional ones follow the axes' order, then the budget).
 
         Budget: ``batch_size`` (None: full batch), ``steps``, ``log_every``, ``seeds``,
         ``grid_seed``, ``timeout`` (wall-clock seconds for the whole cell, None: no limit).
+        ``code``: the plugin source hashes the cell runs (:mod:`bench.grid.code`), None when it
+        uses only built-in names.
         """
         order = [f for entry in axes() for f in (entry.column, entry.params) if f]
         order += list(self._DEFAULTS)
@@ -60,6 +63,7 @@ class Cell:
         if config["problem"] is None or config["optimizer"] is None:
             raise TypeError("Cell needs a problem and an optimizer")
         budget["seeds"] = tuple(budget["seeds"])
+        budget["code"] = None if budget["code"] is None else dict(sorted(budget["code"].items()))
         self.__dict__.update(config=config, **budget)
 
     def __getattr__(self, name: str) -> Any:
@@ -86,12 +90,16 @@ class Cell:
     def replace(self, **changes: Any) -> Cell:
         """A copy with some fields changed (as ``dataclasses.replace``)."""
         fields = {**self.config, **{k: getattr(self, k) for k in self._BUDGET}}
-        fields |= {"seeds": self.seeds, "timeout": self.timeout}
+        fields |= {"seeds": self.seeds, "timeout": self.timeout, "code": self.code}
         return Cell(**(fields | changes))
 
     def identity(self) -> dict[str, Any]:
-        """Everything that determines a run's numbers except the seed index (and the timeout)."""
-        return {**self.config, **{k: getattr(self, k) for k in self._BUDGET}}
+        """Everything that determines a run's numbers except the seed index (and the timeout):
+        the configuration, the budget and, for a cell that uses plugins, their code."""
+        identity = {**self.config, **{k: getattr(self, k) for k in self._BUDGET}}
+        if self.code is not None:  # absent otherwise: built-in cells keep their keys
+            identity["code"] = self.code
+        return identity
 
     @functools.cached_property
     def key(self) -> str:

@@ -74,6 +74,14 @@ def _hidden(value: Any) -> tuple[int, ...]:
     return tuple(value) if isinstance(value, list | tuple) else (value,)
 
 
+def _noisy_quadratic(dim: int, samples: int) -> Footprint:
+    """Two sets of samples with their products Q x, the Hessian and its Haar draw; a minibatch
+    gathers x and Q x per example."""
+    return Footprint(
+        dim, fixed=4 * samples * dim + 6 * dim * dim, per_example=2 * dim, size_key="rows"
+    )
+
+
 # name -> footprint of its keywords (defaults filled); what building allocates is in ``fixed``
 _BUILTIN: dict[str, Callable[[dict[str, Any]], Footprint]] = {
     "rosenbrock": lambda kw: Footprint(kw["dim"], fixed=4 * kw["dim"], size_key="dim"),
@@ -90,6 +98,18 @@ _BUILTIN: dict[str, Callable[[dict[str, Any]], Footprint]] = {
     ),
     "mnist_mlp": lambda kw: _mnist(kw, _hidden(kw["hidden"])),
     "mnist_logreg": lambda kw: _mnist(kw, ()),
+    "matrix_quadratic": lambda kw: Footprint(
+        kw["rows"] * kw["cols"], fixed=2 * kw["rows"] * kw["cols"], size_key="rows"
+    ),
+    "noisy_quadratic": lambda kw: _noisy_quadratic(kw["rows"] * kw["cols"], kw["train_size"]),
+    "matrix_factorization": lambda kw: Footprint(
+        kw["rank"] * (kw["rows"] + kw["cols"]),
+        fixed=3 * (kw["rows"] ** 2 + kw["cols"] ** 2) + kw["rows"] * kw["cols"],  # Haar draws
+        size_key="rows",
+    ),
+    "deep_linear": lambda kw: Footprint(
+        kw["depth"] * kw["dim"] ** 2, fixed=7 * kw["dim"] ** 2, size_key="dim"
+    ),
 }
 
 

@@ -25,6 +25,7 @@ from bench.grid import resolve, settings, values
 from bench.grid.axes import WEIGHTS_ONLY, Axis, axes, resolver
 from bench.grid.budget import read_budget
 from bench.grid.cell import Cell
+from bench.grid.code import CodeIdentity
 from bench.grid.values import GridError, InvalidKeyError, Option, ProblemOption
 from bench.text import closest, one_line
 
@@ -134,6 +135,7 @@ class GridSpec:
                 "or GridSpec.cells(max_cells=None))"
             )
         out = []
+        code = CodeIdentity(self.plugins)
         for problem in self.problems:
             values = self._values(problem)
             budget = {"batch_size": problem.batch_size, "steps": problem.steps,
@@ -145,7 +147,7 @@ class GridSpec:
                     choices[entry.column] = option.name
                     if entry.params:
                         choices[entry.params] = option.params
-                out.append(Cell(**choices, **budget))
+                out.append(Cell(**choices, **budget, code=code.of(choices)))
         return out
 
 

@@ -69,6 +69,7 @@ def run_rows(result: CellResult, experiment_id: int) -> list[dict[str, Any]]:
         "cell_key": result.cell.key,
         "wall_time": float(result.wall_time),
         "finished_at": now(),
+        "code": None if result.cell.code is None else canonical_json(result.cell.code),
     }
     keys = ("seed", *RUN_RESULTS)
     return [shared | {k: sql_value(run.get(k)) for k in keys} for run in result.runs]

@@ -59,8 +59,12 @@ CREATE TABLE runs (
     opt_time REAL,
     wall_time REAL,
     finished_at TEXT NOT NULL,
+    code TEXT,
     UNIQUE (cell_key, seed)
 )"""
+# Columns added to ``runs`` after version 3's first stores (old code ignores them, so the version
+# stays 3): ``code``, the plugin source hashes of the run's cell as JSON (NULL: built-in only).
+_LATER_RUN_COLUMNS = (("code", "code TEXT"),)
 _TARGETS = """
 CREATE TABLE targets (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -117,7 +121,7 @@ def run_columns() -> tuple[str, ...]:
     """Every column a run row binds, in insertion order."""
     config = tuple(column for column, _ in axis_columns())
     return ("experiment_id", "cell_key", "seed", *config, *BUDGET, *RUN_RESULTS, "wall_time",
-            "finished_at")  # fmt: skip
+            "finished_at", "code")  # fmt: skip
 
 
 def insert_run_sql() -> str:
@@ -186,17 +190,18 @@ def incomplete(conn: sqlite3.Connection) -> bool:
 
 
 def add_axis_columns(conn: sqlite3.Connection) -> None:
-    """Add the columns of axes registered after the store was made (``register_axis``)."""
+    """Add the columns of axes registered after the store was made (``register_axis``), and
+    the columns ``runs`` gained since (``_LATER_RUN_COLUMNS``)."""
     have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-    for column, declaration in axis_columns():
+    for column, declaration in [*axis_columns(), *_LATER_RUN_COLUMNS]:
         if column not in have:
             conn.execute(f"ALTER TABLE runs ADD COLUMN {declaration.replace(' NOT NULL', '')}")
 
 
 def missing_axis_columns(conn: sqlite3.Connection) -> list[str]:
-    """Axis columns the store lacks (an axis registered since it was written)."""
+    """Columns the store lacks: of an axis registered since it was written, or newer ones."""
     have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-    return [column for column, _ in axis_columns() if column not in have]
+    return [column for column, _ in [*axis_columns(), *_LATER_RUN_COLUMNS] if column not in have]
 
 
 def identify(conn: sqlite3.Connection, path: Path, *, readonly: bool) -> int:

@@ -53,6 +53,7 @@ class Adafactor(Optimizer):
 
     state_buffers = ("row_var", "col_var", "variance")
     torch_reference = "torch.optim.Adafactor"
+    family = "adaptive"
     quadratic_lr = 0.1
 
     def __post_init__(self) -> None:

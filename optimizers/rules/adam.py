@@ -87,6 +87,7 @@ class Adam(_AdamBase):
 
     state_buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     torch_reference = "torch.optim.Adam"
+    family = "adaptive"
 
     def uses(self, buffer: str) -> bool:
         return buffer != "max_exp_avg_sq" or self.amsgrad
@@ -160,6 +161,7 @@ class Adamax(_AdamBase):
 
     state_buffers = ("exp_avg", "exp_inf")
     torch_reference = "torch.optim.Adamax"
+    family = "adaptive"
 
     def coefficients(self, state: State, lr) -> dict:
         return {
@@ -208,6 +210,7 @@ class NAdam(_AdamBase):
 
     state_scalars = {"mu_product": 1.0}
     torch_reference = "torch.optim.NAdam"
+    family = "adaptive"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -269,6 +272,7 @@ class RAdam(_AdamBase):
     decoupled_weight_decay: bool = False
 
     torch_reference = "torch.optim.RAdam"
+    family = "adaptive"
 
     def coefficients(self, state: State, lr) -> dict:
         t = state.step

@@ -45,6 +45,7 @@ class Adan(Optimizer):
     state_buffers = ("exp_avg", "exp_avg_sq", "exp_avg_diff", "previous_grad")
     work_buffers = ("denom", "work")
     reference = "pytorch_optimizer.Adan"
+    family = "adaptive"
     quadratic_lr = 0.01
 
     def __post_init__(self) -> None:

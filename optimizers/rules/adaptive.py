@@ -36,6 +36,7 @@ class Adagrad(Optimizer):
     state_buffers = ("sum",)
     work_buffers = ("decayed", "work")
     torch_reference = "torch.optim.Adagrad"
+    family = "adaptive"
     quadratic_lr = 0.5
 
     def __post_init__(self) -> None:
@@ -97,6 +98,7 @@ class RMSprop(Optimizer):
     state_buffers = ("square_avg", "grad_avg", "momentum_buffer")
     work_buffers = ("decayed", "work")
     torch_reference = "torch.optim.RMSprop"
+    family = "adaptive"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -177,6 +179,7 @@ class Adadelta(Optimizer):
     state_buffers = ("square_avg", "acc_delta")
     work_buffers = ("decayed", "delta", "work")
     torch_reference = "torch.optim.Adadelta"
+    family = "adaptive"
     quadratic_steps = 20000
 
     def __post_init__(self) -> None:

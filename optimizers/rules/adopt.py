@@ -46,6 +46,7 @@ class ADOPT(Optimizer):
     state_buffers = ("exp_avg", "exp_avg_sq")
     work_buffers = ("decayed_grad", "work")
     reference = "pytorch_optimizer.ADOPT"
+    family = "adaptive"
     first_step_moves = False
     quadratic_lr = 0.01
 

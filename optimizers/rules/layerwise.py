@@ -69,6 +69,7 @@ class Lamb(Optimizer):
 
     state_buffers = ("exp_avg", "exp_avg_sq")
     reference = "pytorch_optimizer.Lamb"
+    family = "adaptive"
     clamp = 10.0  # pytorch-optimizer's cap of the weight norm in the trust ratio
     quadratic_lr = 0.05
 
@@ -181,6 +182,7 @@ class LARS(Optimizer):
 
     state_buffers = ("momentum_buffer",)
     reference = "pytorch_optimizer.LARS"
+    family = "adaptive"
     quadratic_lr = 0.05
 
     def __post_init__(self) -> None:

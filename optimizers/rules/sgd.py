@@ -36,6 +36,7 @@ class SGD(Optimizer):
     state_buffers = ("momentum_buffer",)
     work_buffers = ("decayed", "change")
     torch_reference = "torch.optim.SGD"
+    family = "classic"
     quadratic_lr = 0.1
 
     def __post_init__(self) -> None:

@@ -39,6 +39,7 @@ class Rprop(Optimizer):
     work_buffers = ("factor",)
     mask_buffers = ("grow", "shrink")
     torch_reference = "torch.optim.Rprop"
+    family = "sign-based"
     uses_lr_per_step = False
 
     def __post_init__(self) -> None:
@@ -97,6 +98,7 @@ class Lion(Optimizer):
     weight_decay: float = 0.0
 
     state_buffers = ("exp_avg",)
+    family = "sign-based"
     work_buffers = ("direction", "work")
     quadratic_lr = 1e-3
     quadratic_steps = 5000

@@ -19,6 +19,12 @@ CASES = [
     ("mnist_mlp", {"hidden": (5, 4), "activation": "tanh", "dtype": "float64"}),
     ("mnist_mlp", {"hidden": 5, "activation": "sigmoid", "dtype": "float64"}),
     ("mnist_logreg", {"dtype": "float64"}),
+    ("matrix_quadratic", {}),
+    ("matrix_quadratic", {"rows": 3, "cols": 4, "start_noise": 0.2, "noise": 0.3}),
+    ("noisy_quadratic", {"rows": 3, "cols": 4, "train_size": 30}),
+    ("matrix_factorization", {"rows": 5, "cols": 4, "rank": 2}),
+    ("deep_linear", {"dim": 3, "depth": 3}),
+    ("deep_linear", {"dim": 2, "depth": 5, "condition_number": 100.0}),
 ]
 
 IDS = [f"{name}-{i}" for i, (name, _) in enumerate(CASES)]

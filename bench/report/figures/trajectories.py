@@ -7,6 +7,7 @@ each tuned cell's first seed with :func:`bench.run.replay.trace_params`, and
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,7 @@ def cell_from_row(row: Mapping[str, Any] | pd.Series) -> Cell:
         log_every=int(row["log_every"]),
         seeds=(int(row["seed"]),),
         grid_seed=int(row["grid_seed"]),
+        code=None if _missing(code := row.get("code")) else json.loads(code),
     )
 
 
