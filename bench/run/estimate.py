@@ -14,7 +14,13 @@ import problems
 from bench.grid import GridError, GridSpec
 from bench.grid.cell import Cell
 from bench.grid.footprint import Footprint, footprint, human, machine_memory
-from bench.run.engine import build_problem, build_problem_by_name, per_run_batch, per_run_init
+from bench.run.engine import (
+    batch_streams,
+    build_problem,
+    build_problem_by_name,
+    per_run_batch,
+    per_run_init,
+)
 
 # Arrays of the parameters' size besides parameters, gradients and optimizer state: the
 # clipping and update temporaries, the batch of gradient noise, the best parameters kept.
@@ -108,11 +114,12 @@ def seconds_per_step(cell: Cell, repeats: int = 3) -> float:
     problem = build_problem(cell)
     rngs = [np.random.default_rng(s) for s in cell.seeds]
     params = per_run_init(problem, rngs, cell.initializer)
+    streams = batch_streams([np.random.SeedSequence(s) for s in cell.seeds])
     best = np.inf
     with np.errstate(all="ignore"):
         for _ in range(repeats):
             tick = time.perf_counter()
-            problem.loss_and_grad(params, per_run_batch(problem, rngs, cell.batch_size))
+            problem.loss_and_grad(params, per_run_batch(problem, streams, 0, cell.batch_size))
             best = min(best, time.perf_counter() - tick)
     return best
 

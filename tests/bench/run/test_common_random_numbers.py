@@ -2,12 +2,16 @@
 batches and the same gradient noise, so comparisons between configurations are paired."""
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.grid.cell import RANDOM_STREAMS, Cell
-from bench.run.engine import Loop, per_run_batch
+from bench.run.engine import Loop, batch_streams, build_problem, per_run_batch
 from bench.store import Store
 
 SPIRALS = {"problem": "spirals", "problem_params": {"hidden": 8, "noise": 0.1}, "batch_size": 16}
+MNIST = {"problem": "mnist_logreg", "problem_params": {"dtype": "float64"}, "batch_size": 128}
+NOISY = {"problem": "rosenbrock", "problem_params": {"dim": 3, "noise": 0.5}}
 
 
 def configurations(**problem):
@@ -23,7 +27,7 @@ def configurations(**problem):
 def starts_and_batches(cell, batches=5):
     loop = Loop(cell)
     start = [p.copy() for p in loop.params]
-    drawn = [per_run_batch(loop.problem, loop.rngs, cell.batch_size) for _ in range(batches)]
+    drawn = [per_run_batch(loop.problem, loop.streams, t, cell.batch_size) for t in range(batches)]
     return start, drawn
 
 
@@ -68,3 +72,24 @@ def test_the_store_records_the_stream_scheme(tmp_path):
         store.start_experiment("crn", "")
         versions = store.experiments()["version.random_streams"]
     assert list(versions) == [RANDOM_STREAMS]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    others=st.integers(1, 1000),
+    order_seed=st.integers(0, 2**32 - 1),
+    step=st.integers(0, 10**5),
+    which=st.sampled_from([(SPIRALS, 16), (MNIST, 128), (NOISY, None)]),
+)
+def test_a_seeds_batches_do_not_depend_on_its_cell_mates(others, order_seed, step, which):
+    """Seed 0's batch at ``step``, alone and among ``others`` seeds in any order: the same bits
+    (minibatch indices of both sampling paths, and gradient noise)."""
+    problem, batch_size = which
+    cell = Cell(**problem, optimizer="adam", seeds=(0,))
+    prob = build_problem(cell)
+    seeds = np.random.default_rng(order_seed).permutation(others + 1)  # seed 0 somewhere
+    alone = per_run_batch(prob, batch_streams([cell.seed_sequence(0)]), step, batch_size)
+    streams = batch_streams([cell.seed_sequence(int(s)) for s in seeds])
+    stacked = per_run_batch(prob, streams, step, batch_size)
+    assert stacked.shape[0] == others + 1
+    np.testing.assert_array_equal(stacked[np.flatnonzero(seeds == 0)[0]], alone[0])
