@@ -119,7 +119,8 @@ def pairing(experiments: pd.DataFrame) -> str:
             )
         return (
             f"unpaired: experiments drew their random numbers with different schemes ({names}), "
-            "so seed k's batches and noise differ between them; run the grid into a new store to pair them"
+            "so seed k's batches and noise differ between them; run the grid into a new store "
+            "to pair them"
         )
     return (
         "unpaired: written before common random numbers, each configuration's seeds drew "
