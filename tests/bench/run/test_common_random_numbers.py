@@ -5,8 +5,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import problems
 from bench.grid.cell import RANDOM_STREAMS, Cell
-from bench.run.engine import Loop, batch_streams, build_problem, per_run_batch
+from bench.run.engine import Loop, batch_streams, build_problem, per_run_batch, run_cell
 from bench.store import Store
 
 SPIRALS = {"problem": "spirals", "problem_params": {"hidden": 8, "noise": 0.1}, "batch_size": 16}
@@ -93,3 +94,36 @@ def test_a_seeds_batches_do_not_depend_on_its_cell_mates(others, order_seed, ste
     stacked = per_run_batch(prob, streams, step, batch_size)
     assert stacked.shape[0] == others + 1
     np.testing.assert_array_equal(stacked[np.flatnonzero(seeds == 0)[0]], alone[0])
+
+
+class OldContractNoise(problems.Problem):
+    """A plugin written before ``draw_batch``: x**2 with gradient noise from ``sample_batch``."""
+
+    description = "x**2 with noisy gradients, through the old sample_batch contract."
+    uses_initializer = False
+
+    def init_params(self, rng, runs, initializer=None):
+        return [np.ones((runs, 1))]
+
+    def sample_batch(self, rng, runs, batch_size):
+        return rng.standard_normal((runs, 1))
+
+    def loss_and_grad(self, params, batch=None):
+        (x,) = params
+        grad = 2 * x if batch is None else 2 * x + batch
+        return x[:, 0] ** 2, [grad]
+
+    def evaluate(self, params):
+        return {"train_loss": params[0][:, 0] ** 2}
+
+
+def test_a_plugin_with_only_sample_batch_runs_and_keeps_each_seed_apart():
+    problems.register("old_contract_noise", OldContractNoise)
+    cell = Cell(problem="old_contract_noise", problem_params={}, optimizer="sgd",
+                optimizer_params={"lr": 0.1}, steps=30, log_every=10, seeds=(0, 1, 2))  # fmt: skip
+    together, alone = run_cell(cell), run_cell(cell.with_seeds((2,)))
+    assert {r["status"] for r in together.runs} == {"done"}
+    curve = together.curves["train_loss"][together.curves["seed"] == 2]
+    np.testing.assert_array_equal(curve, alone.curves["train_loss"])
+    losses = [r["final_train_loss"] for r in together.runs]
+    assert len(set(losses)) == 3  # the seeds drew different noise
