@@ -309,11 +309,13 @@ def dry_run(cells: list[Cell], path: Path, args: argparse.Namespace, spec) -> in
 def _time_estimate(todo: list[Cell], args: argparse.Namespace, jobs: int) -> str:
     """The cells' time, calibrated on a few sampled cells run here, shortened (two lines)."""
     from bench.run.estimate import PROBES, duration, estimate_seconds, setting
+    from bench.text import counted
 
     cpu, wall = estimate_seconds(todo, jobs)
     settings = len({setting(cell) for cell in todo})
     probes = sum(min(PROBES, n) for n in Counter(setting(cell) for cell in todo).values())
-    basis = f"calibrated on {probes} sampled cells of {settings} problem settings"
+    basis = f"calibrated on {counted(probes, 'sampled cell')} of "
+    basis += counted(settings, "problem setting")
     if args.backend == "dask":
         where = f"about {duration(cpu)} of work for the Dask workers"
     else:

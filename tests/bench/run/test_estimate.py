@@ -2,10 +2,12 @@
 run's ETA priced per problem."""
 
 import math
+import re
 import time
 
 import pytest
 
+from bench.cli import main
 from bench.grid import load_grid
 from bench.grid.cell import Cell
 from bench.run.estimate import Eta, duration, estimate_seconds
@@ -82,3 +84,14 @@ def test_the_eta_ignores_cells_whose_time_is_unknown():
     assert eta.seconds_left(elapsed=1.0) is None
     eta.finished(cells[1], 2.0)
     assert eta.seconds_left(elapsed=2.0) == pytest.approx(2.0)
+
+
+def test_the_dry_run_prints_the_time_in_human_units(tmp_path, capsys):
+    grid = tmp_path / "g.toml"
+    grid.write_text('name = "g"\nseeds = 2\nsteps = 50\noptimizers = [{ name = "adam" }]\n'
+                    '[[problems]]\nname = "beale"\n')  # fmt: skip
+    assert main(["run", str(grid), "--store", str(tmp_path / "g.sqlite"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"estimated time: about (under 1 s|\d+ s|\d+ min( \d+ s)?) on \d worker", out)
+    assert "calibrated on 1 sampled cell of 1 problem setting" in out
+    assert not (tmp_path / "g.sqlite").exists()
