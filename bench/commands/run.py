@@ -121,6 +121,7 @@ def execute(args: argparse.Namespace) -> int:
         else:
             if len(cells) > len(todo):
                 print(f"resuming: {len(cells) - len(todo)} of {len(cells)} cells already in {path}")
+                _warn_other_streams(store, path)
             _run_and_store(todo, store, spec, args, scheduler)
         runs = store.runs()
     runs = runs[runs["cell_key"].isin({cell.key for cell in cells})]
@@ -199,6 +200,22 @@ def _scheduler(args: argparse.Namespace):
     from bench.run.parallel import connect
 
     return connect(args.scheduler) if args.backend == "dask" else contextlib.nullcontext()
+
+
+def _warn_other_streams(store, path: Path) -> None:
+    """Say so when the stored runs drew their batches and noise with another scheme: seed k of a
+    new cell is then not paired with seed k of a stored one."""
+    from bench.grid.cell import RANDOM_STREAMS
+
+    schemes = store.experiments().get("version.random_streams")
+    older = [] if schemes is None else sorted(set(schemes.fillna("none")) - {RANDOM_STREAMS})
+    if older:
+        print(
+            f"optbench run: warning: {path} holds runs drawn with random streams "
+            f"{', '.join(older)}, this version draws {RANDOM_STREAMS}: new and stored seeds are "
+            "not paired (the report says so); use a new --store to keep them paired",
+            file=sys.stderr,
+        )
 
 
 def _missing(store, cells: list[Cell]) -> list[Cell]:

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import problems
+from bench.cli import main
 from bench.grid.cell import RANDOM_STREAMS, Cell
 from bench.run.engine import Loop, batch_streams, build_problem, per_run_batch, run_cell
 from bench.store import Store
@@ -127,3 +128,19 @@ def test_a_plugin_with_only_sample_batch_runs_and_keeps_each_seed_apart():
     np.testing.assert_array_equal(curve, alone.curves["train_loss"])
     losses = [r["final_train_loss"] for r in together.runs]
     assert len(set(losses)) == 3  # the seeds drew different noise
+
+
+def test_resuming_a_store_of_another_stream_scheme_warns(tmp_path, monkeypatch, capsys):
+    grid, store = tmp_path / "g.toml", str(tmp_path / "g.sqlite")
+    text = 'name = "g"\nseeds = 2\nsteps = 20\n{}\n[[problems]]\nname = "beale"\n'
+    grid.write_text(text.format('optimizers = [{ name = "adam" }]'))
+    with monkeypatch.context() as patch:
+        patch.setattr("bench.store.store.RANDOM_STREAMS", "common-1")
+        assert main(["run", str(grid), "--store", store, "--jobs", "1", "--no-report"]) == 0
+    grid.write_text(text.format('optimizers = [{ name = "adam" }, { name = "sgd" }]'))
+    capsys.readouterr()
+    assert main(["run", str(grid), "--store", store, "--jobs", "1", "--no-report"]) == 0
+    err = capsys.readouterr().err
+    assert "random streams common-1" in err and f"draws {RANDOM_STREAMS}" in err
+    assert main(["run", str(grid), "--store", store, "--jobs", "1", "--no-report"]) == 0
+    assert "random streams" not in capsys.readouterr().err  # nothing left to run: no warning
