@@ -20,7 +20,7 @@ offers the same registry protocol: ``names()``, ``get(name)``, ``create(name, **
 from problems import classification as _classification  # noqa: F401  (registers the problems)
 from problems import factorizations as _factorizations  # noqa: F401  (registers the problems)
 from problems import functions as _functions  # noqa: F401  (registers the problems)
-from problems import initializers, regularizers, testing
+from problems import initializers, regularizers, streams, testing
 from problems import quadratics as _quadratics  # noqa: F401  (registers the problems)
 from problems.base import (
     METRICS,
@@ -35,6 +35,7 @@ from problems.base import (
 from problems.initializers import initialize
 from problems.registry import Description, Parameter, Registry
 from problems.regularizers import regularize
+from problems.streams import RunStreams, StepDraws
 
 __all__ = [
     "METRICS",
@@ -42,6 +43,8 @@ __all__ = [
     "Parameter",
     "Problem",
     "Registry",
+    "RunStreams",
+    "StepDraws",
     "TargetLadder",
     "create",
     "describe",
@@ -52,5 +55,6 @@ __all__ = [
     "register",
     "regularize",
     "regularizers",
+    "streams",
     "testing",
 ]

@@ -17,6 +17,7 @@ import numpy as np
 
 from problems._validate import check_number, closest
 from problems.registry import Description, Registry, _parameters
+from problems.streams import RunStreams, StepDraws
 
 Params = list[np.ndarray]
 
@@ -117,9 +118,42 @@ class Problem:
         """Loss ``(R,)`` and gradients shaped like ``params``; ``batch=None`` is the full data."""
         raise NotImplementedError
 
+    def draw_batch(self, draws: StepDraws, batch_size: int | None) -> Any:
+        """Every run's batch for one step, drawn from ``draws``: what the engine calls.
+
+        Parameters
+        ----------
+        draws : problems.streams.StepDraws
+            The step's random draws for all R runs. ``draws.indices(size, count)``,
+            ``draws.normal(shape)`` and ``draws.uniform(shape)`` return ``(R, ...)`` arrays. Row
+            r depends only on run r's key and the step, never on the other runs.
+        batch_size : int or None
+            Samples per batch for problems with data; None is the full batch.
+
+        Returns
+        -------
+        object or None
+            An opaque batch for :meth:`loss_and_grad` (its leading axis the runs), or None when
+            the problem is deterministic at this batch size (no batch to draw).
+
+        Notes
+        -----
+        A problem that defines only the older ``sample_batch(rng, runs, batch_size)`` still
+        works. This default calls it once per run, with ``runs=1`` and the run's own generator
+        from ``draws.generators()``, and stacks the results. That is a loop over the runs, so
+        built-in problems define this method instead.
+        """
+        if type(self).sample_batch is Problem.sample_batch:
+            raise NotImplementedError(f"{self.name}: define draw_batch (or sample_batch)")
+        parts = [self.sample_batch(rng, 1, batch_size) for rng in draws.generators()]
+        return None if parts[0] is None else np.concatenate(parts)
+
     def sample_batch(self, rng: np.random.Generator, runs: int, batch_size: int | None) -> Any:
-        """An opaque batch for :meth:`loss_and_grad`; each run draws its own."""
-        raise NotImplementedError
+        """A batch for ``runs`` runs from one generator: :meth:`draw_batch` at step 0 of streams
+        whose keys come from ``rng``. For one-off use outside the engine."""
+        if type(self).draw_batch is Problem.draw_batch:
+            raise NotImplementedError(f"{self.name}: define draw_batch (or sample_batch)")
+        return self.draw_batch(RunStreams.from_generator(rng, runs).at(0), batch_size)
 
     def evaluate(self, params: Params) -> dict[str, np.ndarray]:
         """Metrics as ``(R,)`` arrays, keyed by the names in ``metrics``."""

@@ -1,8 +1,9 @@
 """Classification problems built on the one vectorized MLP: xor, spirals, mnist_mlp, mnist_logreg.
 
 A batch is an integer index array ``(R, batch_size)`` into the training set, drawn without
-replacement within each run (:func:`problems.datasets.sample_indices`), so every run trains on its
-own minibatches; ``batch=None`` is the full training set, shared by all runs without copying.
+replacement within each run from that run's own stream
+(:meth:`problems.streams.StepDraws.indices`), so every run trains on its own minibatches;
+``batch=None`` is the full training set, shared by all runs without copying.
 ``init_params(rng, runs, initializer=None)`` draws every weight matrix with ``initializer``; None
 means ``he_uniform`` for relu networks and ``xavier_uniform`` for tanh and sigmoid networks
 (``zeros`` for the convex ``mnist_logreg``). Biases start at zero.
@@ -27,6 +28,7 @@ from problems.base import (
     check_real,
     register,
 )
+from problems.streams import StepDraws
 
 # Rows per forward pass in evaluate(), to bound memory on large sets (full MNIST).
 EVALUATION_CHUNK = 8192
@@ -64,14 +66,12 @@ class Classifier(Problem):
         name = self.default_initializer if initializer is None else initializer
         return mlp.init_params(rng, runs, self.sizes, name, self.dtype)
 
-    def sample_batch(
-        self, rng: np.random.Generator, runs: int, batch_size: int | None
-    ) -> np.ndarray | None:
-        """Indices ``(runs, batch_size)``, distinct within each run; None for the full set."""
+    def draw_batch(self, draws: StepDraws, batch_size: int | None) -> np.ndarray | None:
+        """Indices ``(R, batch_size)``, distinct within each run; None for the full set."""
         if batch_size is None:
             return None
         batch_size = check_int(self.name, "batch_size", batch_size, 1, self.train_size)
-        return datasets.sample_indices(rng, runs, self.train_size, batch_size)
+        return draws.indices(self.train_size, batch_size)
 
     def loss_and_grad(
         self, params: Params, batch: np.ndarray | None = None
@@ -136,7 +136,7 @@ class Xor(Classifier):
 
     Solved (the single target) means all four points classified correctly. There is no test
     set: the four points are the whole input space, so ``evaluate`` reports train metrics only,
-    and ``sample_batch`` always returns None (the full batch).
+    and ``draw_batch`` always returns None (the full batch).
 
     Parameters
     ----------
@@ -160,9 +160,7 @@ class Xor(Classifier):
         self.default_initializer = mlp.default_initializer(self.activation)
         self._set_data(*datasets.xor_points())
 
-    def sample_batch(
-        self, rng: np.random.Generator, runs: int, batch_size: int | None = None
-    ) -> None:
+    def draw_batch(self, draws: StepDraws, batch_size: int | None = None) -> None:
         """Always None: XOR is trained on its full batch of four points."""
         return None
 

@@ -108,30 +108,6 @@ def stratified_split(
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
-def sample_indices(rng: np.random.Generator, runs: int, size: int, batch_size: int) -> np.ndarray:
-    """Draw ``batch_size`` distinct indices below ``size`` independently for each run.
-
-    Uniform without replacement within a run. When duplicates are rare (``batch_size**2 <=
-    size``) indices are drawn with replacement and the rows that happen to repeat one are
-    redrawn (rejection sampling, so still uniform); otherwise the ``batch_size`` smallest of
-    ``size`` uniform keys are taken per run, which costs O(size) per run.
-
-    Returns
-    -------
-    numpy.ndarray of intp, shape (runs, batch_size)
-    """
-    if batch_size * batch_size <= size:
-        indices = rng.integers(0, size, (runs, batch_size))
-        while True:
-            ordered = np.sort(indices, axis=1)
-            repeated = np.flatnonzero(np.any(ordered[:, 1:] == ordered[:, :-1], axis=1))
-            if repeated.size == 0:
-                return indices
-            indices[repeated] = rng.integers(0, size, (repeated.size, batch_size))
-    keys = rng.random((runs, size))
-    return np.argpartition(keys, batch_size - 1, axis=1)[:, :batch_size]
-
-
 def _read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     for array in arrays:
         array.flags.writeable = False

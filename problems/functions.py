@@ -2,7 +2,7 @@
 
 They have no weights and no data: the parameters are one array of coordinates ``(R, dim)``, the
 initializer axis does not apply (``uses_initializer = False``) and ``train_size`` is ``None``.
-With ``noise > 0`` they become stochastic-gradient problems: :meth:`FunctionProblem.sample_batch`
+With ``noise > 0`` they become stochastic-gradient problems: :meth:`FunctionProblem.draw_batch`
 draws standard Gaussian noise ``(R, dim)`` and :meth:`FunctionProblem.loss_and_grad` adds
 ``noise`` times it to the exact gradient (the loss stays exact). ``batch=None`` means no noise.
 
@@ -30,6 +30,7 @@ import numpy as np
 
 from problems.base import Params, Problem, check_int, check_real, register
 from problems.spectra import symmetric_with_eigenvalues
+from problems.streams import StepDraws
 
 
 class FunctionProblem(Problem):
@@ -102,13 +103,14 @@ class FunctionProblem(Problem):
             )
         return check_int(self.name, "runs", runs, 1)
 
-    def sample_batch(
-        self, rng: np.random.Generator, runs: int, batch_size: int | None = None
-    ) -> np.ndarray | None:
-        """Gradient noise ``(runs, dim)``, or None when ``noise == 0``; ``batch_size`` is unused."""
+    def draw_batch(self, draws: StepDraws, batch_size: int | None = None) -> np.ndarray | None:
+        """Gradient noise ``(R, dim)``, standard normal, or None when ``noise == 0``.
+
+        ``batch_size`` is unused.
+        """
         if self.noise == 0:
             return None
-        return rng.standard_normal((runs, self.dim))
+        return draws.normal(self.dim)
 
     def loss_and_grad(
         self, params: Params, batch: np.ndarray | None = None

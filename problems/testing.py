@@ -15,6 +15,8 @@
   in the metric's direction, and :meth:`~problems.Problem.reached` applies it;
 - runs independence: perturbing run j leaves every other run's loss, gradients and metrics
   bit-identical, and a run alone gives the bits it gives in the stack;
+- batches: ``draw_batch`` gives each run the batch it gives that run alone, or in another
+  order of the runs, and a new batch at the next step;
 - divergence is quiet: huge parameters give non-finite numbers, not warnings;
 - the gradient, by :func:`check_gradient` (central differences in float64 along random
   directions; a float32 problem is rebuilt with ``dtype="float64"``).
@@ -34,6 +36,7 @@ from problems.base import create as create_problem
 from problems.base import describe as describe_problem
 from problems.base import get as get_problem
 from problems.initializers import names as initializer_names
+from problems.streams import RunStreams
 
 RUNS = 3
 SEED = 0
@@ -77,6 +80,7 @@ def check_problem(name: str, **hyperparameters: Any) -> None:
     metrics = _check_evaluate(prob, params)
     _check_targets(prob, metrics)
     _check_runs_independent(prob, params, batch, rng)
+    _check_draws_independent(prob)
     _check_divergence_is_quiet(prob)
     twin = _float64_twin(name, prob, hyperparameters)
     check_gradient(twin, *_random_point(twin, rng, exact=True), rng=rng)
@@ -328,3 +332,28 @@ def check_gradient(
             f"gradient disagrees with central differences along a random direction: "
             f"analytic {analytic}, numeric {numeric}",
         )
+
+
+def _check_draws_independent(prob: Problem) -> None:
+    """A run's batch is a function of its own stream: alone, reordered, at another step."""
+    size = None if prob.train_size is None else min(BATCH, prob.train_size)
+    streams = RunStreams.from_seed_sequences(
+        [np.random.SeedSequence([SEED, r]) for r in range(RUNS)]
+    )
+    batch = prob.draw_batch(streams.at(3), size)
+    if batch is None:
+        return
+    _require(
+        isinstance(batch, np.ndarray) and batch.shape[0] == RUNS,
+        prob,
+        "draw_batch must give an array with the runs axis first",
+    )
+    reordered = prob.draw_batch(streams.take(np.arange(RUNS)[::-1]).at(3), size)
+    for r in range(RUNS):
+        alone = prob.draw_batch(streams.take([r]).at(3), size)
+        same = np.array_equal(alone[0], batch[r]) and np.array_equal(
+            reordered[RUNS - 1 - r], batch[r]
+        )
+        _require(same, prob, f"draw_batch: run {r}'s batch depends on the other runs")
+    later = prob.draw_batch(streams.at(4), size)
+    _require(not np.array_equal(later, batch), prob, "draw_batch: step 4 repeats step 3's batch")

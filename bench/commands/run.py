@@ -123,6 +123,7 @@ def execute(args: argparse.Namespace) -> int:
         else:
             if len(cells) > len(todo):
                 print(f"resuming: {len(cells) - len(todo)} of {len(cells)} cells already in {path}")
+                _warn_other_streams(store, path)
             _run_and_store(todo, store, spec, args, scheduler)
         runs = store.runs()
     runs = runs[runs["cell_key"].isin({cell.key for cell in cells})]
@@ -215,6 +216,22 @@ def _scheduler(args: argparse.Namespace):
     return connect(args.scheduler) if args.backend == "dask" else contextlib.nullcontext()
 
 
+def _warn_other_streams(store, path: Path) -> None:
+    """Say so when the stored runs drew their batches and noise with another scheme: seed k of a
+    new cell is then not paired with seed k of a stored one."""
+    from bench.grid.cell import RANDOM_STREAMS
+
+    schemes = store.experiments().get("version.random_streams")
+    older = [] if schemes is None else sorted(set(schemes.fillna("none")) - {RANDOM_STREAMS})
+    if older:
+        print(
+            f"optbench run: warning: {path} holds runs drawn with random streams "
+            f"{', '.join(older)}, this version draws {RANDOM_STREAMS}: new and stored seeds are "
+            "not paired (the report says so); use a new --store to keep them paired",
+            file=sys.stderr,
+        )
+
+
 def _missing(store, cells: list[Cell]) -> list[Cell]:
     """The seeds still to run: those not stored, and those that ended in ``error``. An error is a
     bug to fix (in a plugin, say) or a worker killed from outside, never a result to keep, so
@@ -241,7 +258,7 @@ def _run_and_store(todo: list[Cell], store, spec, args: argparse.Namespace, sche
     costs = cell_costs(todo)
     order = sorted(range(len(todo)), key=lambda i: -costs[i])
     experiment = store.start_experiment(spec.name, spec.text)
-    progress = Progress(len(todo), sum(len(c.seeds) for c in todo))
+    progress = Progress([todo[i] for i in order], [costs[i] for i in order])
     results = run_cells(
         [todo[i] for i in order],
         jobs=args.jobs,
@@ -300,7 +317,7 @@ def dry_run(cells: list[Cell], path: Path, args: argparse.Namespace, spec) -> in
     """
     from bench.grid import GridError
     from bench.grid.footprint import human
-    from bench.run.estimate import cell_bytes, cell_costs, check_memory
+    from bench.run.estimate import cell_bytes, check_memory
     from bench.store.store import Store
 
     todo = cells
@@ -330,40 +347,69 @@ def dry_run(cells: list[Cell], path: Path, args: argparse.Namespace, spec) -> in
         total = human(memory) if memory else "unknown"
         print(f"memory: about {largest} for the largest cell, {human(needed)} for {jobs} at "
               f"once with their processes, of {total}")  # fmt: skip
-    seconds = sum(cell_costs(todo))
-    per = f", about {seconds / jobs:.0f} s on {jobs} workers" if args.backend == "loky" else ""
-    print(f"estimated cost: {seconds:.0f} CPU-seconds of gradient evaluations{per} (a lower bound)")
+    if todo:
+        print(_time_estimate(todo, args, jobs))
     return 0
 
 
-class Progress:
-    """A tqdm bar on a terminal; plain periodic lines in a log."""
+def _time_estimate(todo: list[Cell], args: argparse.Namespace, jobs: int) -> str:
+    """The cells' time, calibrated on a few sampled cells run here, shortened (two lines)."""
+    from bench.run.estimate import PROBES, duration, estimate_seconds, setting
+    from bench.text import counted
 
-    def __init__(self, cells: int, runs: int, every: float = 10.0):
-        self.total, self.done, self.diverged, self.errors = cells, 0, 0, 0
+    cpu, wall = estimate_seconds(todo, jobs)
+    settings = len({setting(cell) for cell in todo})
+    probes = sum(min(PROBES, n) for n in Counter(setting(cell) for cell in todo).values())
+    basis = f"calibrated on {counted(probes, 'sampled cell')} of "
+    basis += counted(settings, "problem setting")
+    if args.backend == "dask":
+        where = f"about {duration(cpu)} of work for the Dask workers"
+    else:
+        where = f"about {duration(wall)} on {jobs} worker{'s' if jobs > 1 else ''}"
+        where += f" ({duration(cpu)} of work)" if jobs > 1 else ""
+    return f"estimated time: {where}\n  ({basis}; start-up, summary and report not included)"
+
+
+class Progress:
+    """A tqdm bar on a terminal; plain periodic lines in a log. The ETA prices the cells left at
+    their problem's pace so far (:class:`bench.run.estimate.Eta`), since the heavy cells run
+    first."""
+
+    def __init__(self, cells: list[Cell], costs: list[float], every: float = 10.0):
+        from bench.run.estimate import Eta
+
+        self.total, self.done, self.diverged, self.errors = len(cells), 0, 0, 0
+        self.eta = Eta(cells, costs)
         self.started = self.last_line = time.monotonic()
         self.every = every
         self.bar = None
         if sys.stderr.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=cells, unit="cell", desc=f"{runs} runs", file=sys.stderr)
+            runs = sum(len(cell.seeds) for cell in cells)
+            self.bar = tqdm(total=self.total, unit="cell", desc=f"{runs} runs", file=sys.stderr,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                            "[{elapsed}{postfix}]")  # fmt: skip
 
     def update(self, result: CellResult) -> None:
+        from bench.run.estimate import duration
+
         self.done += 1
         self.diverged += sum(r["status"] == "diverged" for r in result.runs)
         self.errors += sum(r["status"] == "error" for r in result.runs)
+        self.eta.finished(result.cell, result.wall_time)
+        now = time.monotonic()
+        left = self.eta.seconds_left(now - self.started)
+        eta = "?" if left is None else duration(left)
         if self.bar is not None:
-            self.bar.set_postfix(diverged=self.diverged, errors=self.errors, refresh=False)
+            self.bar.set_postfix(eta=eta, diverged=self.diverged, errors=self.errors,
+                                 refresh=False)  # fmt: skip
             self.bar.update(1)
             return
-        now = time.monotonic()
         if now - self.last_line >= self.every or self.done == self.total:
             self.last_line = now
-            elapsed = now - self.started
-            eta = elapsed / self.done * (self.total - self.done)
             print(
-                f"[{elapsed:6.0f} s] {self.done}/{self.total} cells, eta {eta:.0f} s, "
+                f"[{now - self.started:6.0f} s] {self.done}/{self.total} cells, eta {eta}, "
                 f"{self.diverged} diverged, {self.errors} errors",
                 file=sys.stderr,
                 flush=True,

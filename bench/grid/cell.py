@@ -16,10 +16,13 @@ import numpy as np
 
 from bench.grid.axes import axes
 
-# How runs draw their random numbers; recorded with every experiment. "common-1": keyed by
+# How runs draw their random numbers; recorded with every experiment. Both schemes key a run by
 # (grid seed, problem configuration, initializer, seed index), so seeds are paired across
-# configurations. Stores that lack it were written with streams keyed by the whole configuration.
-RANDOM_STREAMS = "common-1"
+# configurations. "common-1": batches and gradient noise came from the run's sequential
+# generator. "common-2": from a counter-based Philox stream per run, drawn for all runs at once
+# (problems.streams); starts are drawn as in common-1. Stores that lack it were written with
+# streams keyed by the whole configuration.
+RANDOM_STREAMS = "common-2"
 
 
 class Cell:

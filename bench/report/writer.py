@@ -107,13 +107,20 @@ def setup_section(runs: pd.DataFrame, experiments: pd.DataFrame, criterion: str)
 
 def pairing(experiments: pd.DataFrame) -> str:
     """Whether seed k is paired across configurations: every experiment drew common random
-    numbers (``version.random_streams`` recorded), or some were written before that scheme."""
+    numbers with one scheme (``version.random_streams``), or some were written before that
+    scheme, or with different schemes (their batches and noise differ)."""
     schemes = experiments.get("version.random_streams")
     if schemes is not None and len(schemes) and schemes.notna().all():
         names = ", ".join(sorted(set(schemes)))
+        if len(set(schemes)) == 1:
+            return (
+                "common: seed k gives every configuration of a problem the same start, batches "
+                f"and noise, so comparisons are paired ({names})"
+            )
         return (
-            "common: seed k gives every configuration of a problem the same start, batches "
-            f"and noise, so comparisons are paired ({names})"
+            f"unpaired: experiments drew their random numbers with different schemes ({names}), "
+            "so seed k's batches and noise differ between them; run the grid into a new store "
+            "to pair them"
         )
     return (
         "unpaired: written before common random numbers, each configuration's seeds drew "

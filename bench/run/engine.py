@@ -65,15 +65,25 @@ def per_run_init(problem, rngs, initializer) -> list[np.ndarray]:
     return [np.concatenate(arrays) for arrays in zip(*parts, strict=True)]
 
 
+def batch_streams(sequences: list[np.random.SeedSequence]) -> problems.RunStreams:
+    """The counter-based streams of the runs' batches, one key per run's ``SeedSequence``."""
+    return problems.RunStreams.from_seed_sequences(sequences)
+
+
 def is_stochastic(problem, batch_size) -> bool:
     """Whether the problem draws batches (minibatches or gradient noise) at this batch size."""
-    return problem.sample_batch(np.random.default_rng(0), 1, batch_size) is not None
+    probe = batch_streams([np.random.SeedSequence(0)])
+    return problem.draw_batch(probe.at(0), batch_size) is not None
 
 
-def per_run_batch(problem, rngs, batch_size):
-    """One minibatch (or noise draw) per run from that run's generator, stacked on the runs axis."""
-    parts = [problem.sample_batch(rng, 1, batch_size) for rng in rngs]
-    return None if parts[0] is None else np.concatenate(parts)
+def per_run_batch(problem, streams: problems.RunStreams, step: int, batch_size):
+    """Every run's minibatch (or noise draw) of ``step``, for all runs at once.
+
+    Row r comes from run r's own counter-based stream, so it does not depend on which runs share
+    the array (``problems.streams``). A problem that only defines the older ``sample_batch``
+    is called once per run (``Problem.draw_batch``'s fallback).
+    """
+    return problem.draw_batch(streams.at(step), batch_size)
 
 
 def global_norm(grads: list[np.ndarray]) -> np.ndarray:
@@ -97,6 +107,7 @@ class Loop:
         self.parts = stacked.Components(self.cells)
         self.optimizer = self.parts.optimizer
         self.rngs = [np.random.default_rng(c.seed_sequence(s)) for c in self.cells for s in c.seeds]
+        self.streams = batch_streams([c.seed_sequence(s) for c in self.cells for s in c.seeds])
         self.params = self._initial_params()
         self.state = self.optimizer.init(self.params)
         self.runs = len(self.rngs)
@@ -213,7 +224,7 @@ class Loop:
         for t in range(cell.steps):
             tick = time.perf_counter()
             if stochastic:
-                batch = per_run_batch(problem, self.rngs, cell.batch_size)
+                batch = per_run_batch(problem, self.streams, t, cell.batch_size)
             loss, grads = problem.loss_and_grad(self.params, batch)
             if parts.regularized:
                 parts.penalty(self.params, grads)

@@ -19,6 +19,10 @@ matmul floor
     The MLP epoch against the same-shape forward and backward matmuls alone, on the same batches.
 one run
     R stacked runs against one run of the same step, or of the same engine cell.
+sampling
+    Drawing every run's minibatch from the counter-based streams against the per-run loop they
+    replaced, and the loops over runs that remain against 5% of a step
+    (:mod:`bench.speed.sampling`).
 
 The optimizer rows run NumPy's single-threaded ufuncs and torch with one thread; the MLP row
 holds every BLAS pool to one thread (``threadpoolctl.threadpool_limits(1)``). Nothing here
@@ -34,11 +38,12 @@ from collections.abc import Callable
 
 from bench.run.parallel import cpu_count
 from bench.speed.runs import runs_rows
+from bench.speed.sampling import sampling_rows
 from bench.speed.targets import Row, engine_row, mlp_row, stacked_row, step_rows
 from bench.store.machine import blas_info, machine_info, package_versions
 from bench.text import format_seconds
 
-SECTIONS = ("steps", "mlp", "stacked", "engine", "runs")
+SECTIONS = ("steps", "mlp", "stacked", "engine", "runs", "sampling")
 COPY_NOTE = "1 thread; floor = np.copyto of the arrays moved"
 
 
@@ -135,6 +140,13 @@ def plan(sections: tuple[str, ...], repeats: int) -> list[tuple[str, Callable[[]
             (
                 "runs end to end; floor = a hand-written NumPy loop of the same updates",
                 lambda: runs_rows(repeats),
+            )
+        ],
+        "sampling": [
+            (
+                "minibatch sampling, spirals batch 16 + adam; shares = sampling / whole step; "
+                "old = the per-run loop the streams replaced",
+                lambda: sampling_rows(repeats),
             )
         ],
     }

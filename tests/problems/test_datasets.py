@@ -57,22 +57,6 @@ def test_stratified_split():
     np.testing.assert_array_equal(np.sort(np.concatenate([train, test])), np.arange(60))
 
 
-@pytest.mark.parametrize(("size", "batch_size"), [(100, 10), (10_000, 64), (50, 20), (30, 30)])
-def test_sample_indices_are_uniform_and_distinct(size, batch_size):
-    """(100, 10) and (10_000, 64) take the rejection path, the others the argpartition path."""
-    rng = np.random.default_rng(0)
-    batches = np.concatenate(
-        [datasets.sample_indices(rng, 20, size, batch_size) for _ in range(50)]
-    )
-    assert batches.shape == (1000, batch_size)
-    assert batches.min() >= 0 and batches.max() < size
-    ordered = np.sort(batches, axis=1)
-    assert np.all(ordered[:, 1:] != ordered[:, :-1])
-    counts = np.bincount(batches.ravel(), minlength=size)
-    expected = 1000 * batch_size / size
-    assert np.all(np.abs(counts - expected) < 6 * np.sqrt(expected) + 1e-9)
-
-
 def test_mnist_5k_subset():
     images, labels = datasets.mnist_5k()
     assert images.shape == (5000, 784) and images.dtype == np.uint8

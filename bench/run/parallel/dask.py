@@ -5,6 +5,9 @@
 - A cell whose workers keep dying is reported by Dask as ``KilledWorker`` (after
   ``distributed.scheduler.allowed-failures`` retries) and recorded ``error`` ("worker died: ..."),
   which the next run of the same command retries.
+- Every worker loads numba's kernels when it starts, or when it joins or is restarted later (a
+  worker plugin, :func:`warm_up_plugin`), before it takes a cell: no cell's timeout pays for
+  them, as with loky.
 - Hard timeouts (see :class:`_DaskWatch`): each worker says which cells it is *executing* and
   since when, so only a cell past its own limit is cancelled and recorded ``timeout``. Its worker
   is restarted (the thread running it cannot be stopped); the cells queued behind it go back to
@@ -51,6 +54,30 @@ def connect(address: str | None, timeout: float | None = None):
         ) from None
 
 
+def warm_up_plugin():
+    """A ``distributed.WorkerPlugin`` that loads numba's kernels on every worker, present and
+    future (``optimizers.fused.warm_up``; nothing without numba)."""
+    from distributed import WorkerPlugin
+
+    class WarmUp(WorkerPlugin):  # built here: distributed is an optional extra
+        name = "optbench-warm-up"
+
+        def setup(self, worker) -> None:
+            from optimizers import fused
+
+            fused.warm_up()
+
+    return WarmUp()
+
+
+def register_warm_up(client) -> None:
+    """Warm every worker up before any cell is submitted; one line if a worker cannot."""
+    try:
+        client.register_plugin(warm_up_plugin())
+    except Exception as error:  # noqa: BLE001 - whatever the worker raised, say it in one line
+        raise WorkerError(f"Dask workers cannot load numba's kernels: {one_line(error)}") from None
+
+
 def run_on_worker(
     group: tuple[Cell, ...], plugins: tuple[str, ...], paths: tuple[str, ...]
 ) -> list[CellResult]:
@@ -85,6 +112,7 @@ def run_dask(
     client = connect(scheduler) if scheduler is None or isinstance(scheduler, str) else scheduler
     owned = client is not scheduler
     try:
+        register_warm_up(client)
         futures: dict = {}
 
         def submit(group: tuple[Cell, ...], priority: int):

@@ -15,3 +15,9 @@ def test_a_store_from_before_common_random_numbers_is_called_unpaired():
     assert pairing(pd.DataFrame({"name": ["old"]})).startswith("unpaired:")
     mixed = pd.DataFrame({"version.random_streams": [RANDOM_STREAMS, None]})
     assert pairing(mixed).startswith("unpaired:")
+
+
+def test_a_store_mixing_stream_schemes_is_called_unpaired():
+    mixed = pd.DataFrame({"version.random_streams": ["common-1", RANDOM_STREAMS]})
+    assert RANDOM_STREAMS != "common-1"
+    assert pairing(mixed).startswith("unpaired:") and "common-1" in pairing(mixed)

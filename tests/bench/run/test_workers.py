@@ -238,3 +238,30 @@ def test_on_dask_only_the_hung_cell_is_timeout_and_the_cells_behind_it_run(tmp_p
     assert status.keys() == {hung.key} | {c.key for c in healthy}
     assert status.pop(hung.key) == {"timeout"}
     assert set().union(*status.values()) <= {"done", "diverged"}  # run, not cut short
+
+
+@pytest.mark.timeout(120)
+def test_dask_workers_load_the_numba_kernels_before_any_cell_and_after_a_restart():
+    """A cell of a rule without a kernel runs; every kernel is loaded all the same, by the warm-up
+    (outside any cell), and again in a restarted worker's new process."""
+    distributed = pytest.importorskip("distributed")
+    from optimizers import fused
+
+    if not fused.available():
+        pytest.skip("numba is not installed or is switched off")
+    fused.warm_up()
+    every_kernel = set(fused.compile_seconds())
+    no_kernel = Cell(optimizer="adamax", optimizer_params={"lr": 0.01}, **QUICK)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        assert [set(k) for k in client.run(fused.compile_seconds).values()] == [set()]
+        (result,) = run_cells([no_kernel], backend="dask", scheduler=client)
+        assert {r["status"] for r in result.runs} == {"done"}
+        assert [set(k) for k in client.run(fused.compile_seconds).values()] == [every_kernel]
+        client.restart_workers(list(client.scheduler_info()["workers"]))
+        client.wait_for_workers(1)
+        assert [set(k) for k in client.run(fused.compile_seconds).values()] == [every_kernel]
