@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from problems import datasets
 from problems.base import Params, Problem, TargetLadder, check_int, check_real, register
 from problems.functions import FunctionProblem
 from problems.spectra import symmetric_with_eigenvalues
+from problems.streams import StepDraws
 
 # optax's matrix parabola: start at zeros (2, 2), optimum at this matrix.
 OPTAX_TARGET = np.array([[3.0, -2.0], [1.0, 4.0]])
@@ -222,14 +222,12 @@ class NoisyQuadratic(Problem):
         runs = check_int(self.name, "runs", runs, 1)
         return [np.ones((runs, self.rows, self.cols))]
 
-    def sample_batch(
-        self, rng: np.random.Generator, runs: int, batch_size: int | None
-    ) -> np.ndarray | None:
-        """Indices ``(runs, batch_size)``, distinct within each run; None for the full set."""
+    def draw_batch(self, draws: StepDraws, batch_size: int | None) -> np.ndarray | None:
+        """Indices ``(R, batch_size)``, distinct within each run; None for the full set."""
         if batch_size is None:
             return None
         batch_size = check_int(self.name, "batch_size", batch_size, 1, self.train_size)
-        return datasets.sample_indices(rng, runs, self.train_size, batch_size)
+        return draws.indices(self.train_size, batch_size)
 
     def loss_and_grad(
         self, params: Params, batch: np.ndarray | None = None

@@ -222,7 +222,7 @@ def test_on_dask_a_cell_whose_workers_died_is_an_error():
     cell = Cell("quadratic", {}, "sgd", {"lr": 0.1}, seeds=(0, 1))
     last_worker = types.SimpleNamespace(address="tcp://w:1")
     future = FakeFuture("k", distributed.KilledWorker("k", last_worker, 3))
-    result = bench.run.parallel._dask_result(future, cell)
+    (result,) = bench.run.parallel._dask_result(future, (cell,))  # a group of one cell
     assert [r["status"] for r in result.runs] == ["error", "error"]
     assert "worker process died" in result.runs[0]["error"]
     assert "tcp://w:1" in result.runs[0]["error"]
@@ -234,7 +234,7 @@ def test_on_dask_only_a_cell_past_its_own_limit_is_cancelled(monkeypatch):
     monkeypatch.setattr(bench.run.parallel.dask.time, "monotonic", lambda: clock[0])
     hung, queued, fine = FakeFuture("hung"), FakeFuture("queued"), FakeFuture("fine")
     slow = Cell("quadratic", {}, "sgd", {}, timeout=2.0)
-    futures = {hung: slow, queued: slow.replace(steps=5), fine: Cell("xor", {}, "sgd", {})}
+    futures = {hung: (slow,), queued: (slow.replace(steps=5),), fine: (Cell("xor", {}, "sgd", {}),)}
     limit = 2.0 + bench.run.parallel.workers.grace(2.0)
     client = FakeClient({"tcp://w:1": {"hung": limit - 0.1}, "tcp://w:2": {"fine": 50.0}})
     watch = bench.run.parallel._DaskWatch(client)
