@@ -29,12 +29,31 @@ from bench.report.style import DIVERGED_MARKER  # noqa: E402
 WIDTH = 8.2  # inches; at DPI this is about 900 pixels
 DPI = 110
 LEGEND_CHARS = 140  # characters of a "small" legend that fit across the figure
+# A legend swatch, in font sizes: long enough to show two whole periods of the longest dash
+# pattern (``--`` at the curves' 1.6 pt width, 8.5 pt) on each side of the marker in its middle.
+HANDLE_LENGTH = 5.0
+HANDLE_CHARS = 12  # the room a swatch and its padding take in a legend column, in characters
 MARKS_PER_LINE = 8  # markers along a curve: enough to tell optimizers apart, few enough to read
 
 
-def new_figure(height: float) -> Figure:
+class ReportFigure(Figure):
+    """A report figure: a matplotlib ``Figure`` that carries its ``caption``, the sentence
+    under it saying what is drawn (which runs, which band, which configuration of each
+    optimizer). The figure modules set it; the report prints it under the figure."""
+
+    caption: str = ""
+
+
+def new_figure(height: float, caption: str = "") -> ReportFigure:
     """A blank figure of the report's width and ``height`` inches, laid out by constraints."""
-    return Figure(figsize=(WIDTH, height), layout="constrained")
+    fig = ReportFigure(figsize=(WIDTH, height), layout="constrained")
+    fig.caption = caption
+    return fig
+
+
+def caption_of(fig: Figure) -> str:
+    """The caption of ``fig`` (empty for a figure not made by :func:`new_figure`)."""
+    return getattr(fig, "caption", "")
 
 
 def save(fig: Figure, path: str | os.PathLike, dpi: int = DPI) -> None:
@@ -62,7 +81,7 @@ def legend_below(fig: Figure, handles: list, labels: list[str], columns: int = 5
     """A legend under the axes, as many columns as the longest label lets fit in the width;
     the labels are drawn as written (:func:`bench.report.labels.literal`)."""
     if handles:
-        fit = LEGEND_CHARS // (max(map(len, labels)) + 7)  # + room for the handle
+        fit = LEGEND_CHARS // (max(map(len, labels)) + HANDLE_CHARS)
         fig.legend(
             handles,
             [literal(label) for label in labels],
@@ -70,12 +89,19 @@ def legend_below(fig: Figure, handles: list, labels: list[str], columns: int = 5
             ncols=max(1, min(columns, fit, len(handles))),
             frameon=False,
             fontsize="small",
+            handlelength=HANDLE_LENGTH,
         )
 
 
 def diverged_handle() -> Line2D:
     """The legend entry of the divergence cross."""
     return Line2D([], [], color="black", marker=DIVERGED_MARKER, linestyle="none", mew=2)
+
+
+def style_handle(look) -> Line2D:
+    """A legend entry drawn in ``look`` (a :class:`bench.report.style.Style`), for an
+    optimizer with nothing else to show (all its runs diverged)."""
+    return Line2D([], [], **look.kwargs(), linewidth=1.6, markersize=5)
 
 
 def markevery(position: int, points: int) -> tuple[int, int]:

@@ -98,4 +98,5 @@ def render_markdown(title: str, sections: list[Section]) -> str:
                     lines += [f"*{markdown_text(block.caption)}*", ""]
             else:
                 lines += [f"![{markdown_text(block.caption)}]({block.content})", ""]
+                lines += [f"*{markdown_text(block.caption)}*", ""]  # alt text is not shown
     return "\n".join(lines)

@@ -159,4 +159,11 @@ def figures(inputs: Inputs) -> Iterator[tuple[str, str, Figure]]:
         heatmaps = robustness_data(frame)
         for problem, heatmap in heatmaps.items():
             if len(heatmap["columns"]) > 1:
-                yield "robustness", f"{axis}_{problem}", draw(heatmaps, problem)
+                fig = draw(heatmaps, problem)
+                fig.caption = (
+                    f"{problem}: colour and first line, the median final training loss over "
+                    f"seeds of each optimizer with each {axis_title(axis)}, everything else "
+                    "as tuned; second line, the share of its runs that diverged ('diverged' "
+                    "when most did). Grey: not run, or only errors."
+                )
+                yield "robustness", f"{axis}_{problem}", fig

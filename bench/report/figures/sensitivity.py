@@ -161,4 +161,15 @@ def figures(inputs: Inputs) -> Iterator[tuple[str, str, Figure]]:
     for problem in inputs.problems:
         lines = data["lines"][data["lines"]["problem"] == problem]
         if not lines.empty and lines.groupby("optimizer")["lr"].nunique().max() > 1:
-            yield problem, "lr_sensitivity", draw(data, problem, inputs.styles)
+            fig = draw(data, problem, inputs.styles)
+            tried = "; ".join(
+                f"{name} {', '.join(f'{lr:g}' for lr in mine['lr'])}"
+                for name, mine in lines.groupby("optimizer", sort=True)
+            )
+            fig.caption = (
+                "Final training loss against learning rate: a dot per seed, a line through the "
+                "median over seeds at each lr, diverged runs as x in the shaded band at the "
+                "top. Every other setting as each optimizer's tuned configuration; the lrs "
+                f"run: {tried}."
+            )
+            yield problem, "lr_sensitivity", fig

@@ -251,4 +251,10 @@ def figures(inputs: Inputs) -> Iterator[tuple[str, str, Figure]]:
     data = trajectory_data(inputs.runs, inputs.tuned, paths)
     for problem in inputs.problems:
         if problem in data:
-            yield problem, "trajectories", draw(data, problem, inputs.styles)
+            fig = draw(data, problem, inputs.styles)
+            fig.caption = (
+                "The path of each optimizer's first seed, replayed step by step, on a contour "
+                "map of log10(f − f* + ε); a marker at its last point. Each optimizer at its "
+                f"tuned configuration ({inputs.configurations(problem)})."
+            )
+            yield problem, "trajectories", fig

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 
 from bench.report import canvas
-from bench.report.figures import FIGURES, robustness
+from bench.report.figures import FIGURES, robustness, timer
 from bench.report.figures import figures as all_figures
 from bench.report.style import DIVERGED_MARKER
 from tests.bench.report.test_figure_data import build_store
@@ -39,7 +39,9 @@ def stored(tmp_path_factory):
 @pytest.fixture(scope="module")
 def figures(stored):
     runs, curves = stored
-    return {(section, name): fig for section, name, fig in all_figures(runs, curves)}
+    with pytest.MonkeyPatch.context() as patch:  # every step resolvable: every time figure
+        patch.setattr(timer, "timer_resolution", lambda: 1e-15)
+        return {(section, name): fig for section, name, fig in all_figures(runs, curves)}
 
 
 def legend_labels(fig):
@@ -59,9 +61,10 @@ def test_convergence_has_one_line_per_optimizer_and_marks_divergence(figures):
     fig = figures["rosenbrock", "convergence_step"]
     (ax,) = fig.axes
     labels = legend_labels(fig)
-    assert [label.split(" ")[0] for label in labels[:3]] == ["adam", "momentum", "sgd"]
-    assert labels[1] == "momentum (lr=1)"
-    assert labels[-1].startswith("run diverged")
+    # Ranked by final median; momentum's runs all diverged: last, with no band.
+    assert [label.split(" ")[0] for label in labels[:3]] == ["adam", "sgd", "momentum"]
+    assert labels[2] == "momentum (lr=1)"
+    assert labels[-1] == "diverged here"
     markers = [line for line in ax.lines if line.get_marker() == DIVERGED_MARKER]
     assert len(markers) == 1 and len(markers[0].get_xdata()) == 3  # momentum: three seeds
     assert (ax.get_yscale() == "log") == ("log scale" in ax.get_ylabel())
@@ -102,16 +105,6 @@ def test_profile_and_ecdf_draw_one_step_line_per_optimizer(figures):
         assert sorted(legend_labels(fig)) == ["adam", "momentum", "sgd"]
 
 
-def test_every_figure_saves_as_a_png_about_900_pixels_wide(figures, tmp_path):
-    for (section, name), fig in figures.items():
-        path = tmp_path / canvas.figure_filename(section, name)
-        canvas.save(fig, path)
-        image = imread(path)
-        assert image.ndim == 3 and 850 <= image.shape[1] <= 950, (section, name, image.shape)
-        assert image.shape[0] > 200
-        assert not fig.axes  # released after saving
-
-
 def test_heatmap_texts_for_diverged_and_missing_cells():
     heat = {
         "beale": {
@@ -143,3 +136,66 @@ def test_without_trajectories_nothing_is_replayed(stored):
     runs, curves = stored
     names = {name for _, name, _ in all_figures(runs, curves, trajectories=False)}
     assert "trajectories" not in names and "convergence_step" in names
+
+
+def test_the_time_figure_is_drawn_only_where_a_step_lasts_many_timer_ticks(stored, figures):
+    runs, curves = stored
+    assert all(not isinstance(figures[p, "convergence_time"], str) for p in ("xor", "spirals"))
+    assert "at least 1000 ticks" in canvas.caption_of(figures["xor", "convergence_time"])
+    with pytest.MonkeyPatch.context() as patch:  # a timer far coarser than any step
+        patch.setattr(timer, "timer_resolution", lambda: 1.0)
+        made = {(s, n): f for s, n, f in all_figures(runs, curves, trajectories=False)}
+    notes = {key: f for key, f in made.items() if isinstance(f, str)}
+    assert set(notes) == {(p, "convergence_time") for p in ("rosenbrock", "xor", "spirals")}
+    assert all(note.startswith("No loss-vs-time figure: the fastest step takes") for note in
+               notes.values())  # fmt: skip
+    assert "resolution 1 s here" in notes["xor", "convergence_time"]
+    seconds = timer.seconds_per_step(runs, runs.drop_duplicates("cell_key"))
+    assert timer.time_is_resolved(seconds, 1e-15) and not timer.time_is_resolved(seconds, 1.0)
+    assert 0 < timer.timer_resolution() < 1e-3
+
+
+def test_every_figure_has_a_caption_saying_what_is_drawn(figures):
+    for key, fig in figures.items():
+        assert len(canvas.caption_of(fig)) > 60, key
+    text = canvas.caption_of(figures["rosenbrock", "convergence_step"])
+    assert "Line: median training loss over seeds; band: interquartile range" in text
+    assert "3 seeds per optimizer" in text
+    assert "(adam lr=0.05 global_norm(max_norm=1); sgd lr=0.001; momentum lr=1)" in text
+    assert "3 runs diverged (momentum 3 of 3)" in text and "thin line ending with x" in text
+    assert "No run diverged." in canvas.caption_of(figures["xor", "accuracy"])
+
+
+def test_legend_swatches_show_two_dash_periods_on_each_side_of_the_marker(figures):
+    fig = figures["rosenbrock", "convergence_step"]
+    legend = fig.legends[0]
+    swatch = legend.handlelength * legend.prop.get_size_in_points()  # points
+    for line in legend.legend_handles:
+        if line.get_linestyle() in ("None", "none", ""):
+            continue
+        pattern = matplotlib.rcParams[
+            {"--": "lines.dashed_pattern", ":": "lines.dotted_pattern", "-": None}[
+                line.get_linestyle()
+            ]
+            or "lines.dashed_pattern"
+        ]
+        period = sum(pattern) * line.get_linewidth()
+        assert swatch >= 4 * period + line.get_markersize(), (line.get_label(), swatch)
+
+
+def test_a_legend_of_many_optimizers_fits_the_figure_width(figures):
+    fig = figures["rosenbrock", "convergence_step"]
+    fig.canvas.draw()
+    box = fig.legends[0].get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width
+
+
+# Last: saving releases the figures.
+def test_every_figure_saves_as_a_png_about_900_pixels_wide(figures, tmp_path):
+    for (section, name), fig in figures.items():
+        path = tmp_path / canvas.figure_filename(section, name)
+        canvas.save(fig, path)
+        image = imread(path)
+        assert image.ndim == 3 and 850 <= image.shape[1] <= 950, (section, name, image.shape)
+        assert image.shape[0] > 200
+        assert not fig.axes  # released after saving

@@ -85,9 +85,13 @@ def test_html_has_every_section_and_embeds_every_figure(report):
     assert len(images) == len(pngs) >= 8
     assert all(src.startswith("data:image/png;base64,") for src in images)
     assert "http://" not in page and "https://" not in page  # nothing fetched from the network
-    for name in ("convergence_step", "convergence_time", "lr_sensitivity", "trajectories",
-                 "accuracy", "performance_profile", "runtime_ecdf", "clip_"):  # fmt: skip
+    for name in ("convergence_step", "lr_sensitivity", "trajectories", "accuracy",
+                 "performance_profile", "runtime_ecdf", "clip_"):  # fmt: skip
         assert any(name in png.name for png in pngs), name
+    # Each problem has its loss-vs-time figure, or the note saying why not (the timer rule).
+    timed = [png for png in pngs if "convergence_time" in png.name]
+    assert len(timed) + page.count("No loss-vs-time figure") == 2
+    assert page.count("<figcaption>Line: median training loss over seeds; band: interquartile") >= 2
 
 
 def test_markdown_links_the_pngs_written_beside_it(report):
