@@ -19,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; the figures never need a window
 
 import numpy as np  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
@@ -47,6 +48,7 @@ class ReportFigure(Figure):
 def new_figure(height: float, caption: str = "") -> ReportFigure:
     """A blank figure of the report's width and ``height`` inches, laid out by constraints."""
     fig = ReportFigure(figsize=(WIDTH, height), layout="constrained")
+    FigureCanvasAgg(fig)  # text extents can be measured before saving (fit_tick_labels)
     fig.caption = caption
     return fig
 
@@ -123,3 +125,56 @@ def limits(values: np.ndarray, log: bool, trim: float = 0.0) -> tuple[float, flo
         return lo / 2.0, hi * 2.0
     pad = 0.05 * (hi - lo) or 0.05 * max(abs(hi), 1.0)
     return lo - pad, hi + pad
+
+
+def text_boxes(texts: list) -> list:
+    """The window extents of the visible, non-empty ``texts`` (matplotlib ``Text``) as laid
+    out in their figure (which is laid out, not rendered, first)."""
+    shown = [t for t in texts if t.get_visible() and t.get_text()]
+    if not shown:
+        return []
+    fig = shown[0].figure
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    return [t.get_window_extent(renderer) for t in shown]
+
+
+def overlapping(texts: list) -> bool:
+    """Whether any two of the visible, non-empty ``texts`` overlap as laid out."""
+    boxes = text_boxes(texts)
+    return any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+
+
+SMALLEST_FONT = 5.0  # points: tick labels shrink no further, they are abbreviated instead
+ABBREVIATED = 12  # characters an abbreviated tick label keeps, with an ellipsis
+
+
+def _shrink_to_fit(labels: list, along: int, room: float) -> None:
+    """Set the font of ``labels`` so that each one's extent along axis ``along`` (0: width,
+    1: height) takes at most 90% of ``room`` pixels, never below :data:`SMALLEST_FONT`."""
+    boxes = text_boxes(labels)
+    widest = max((box.width if along == 0 else box.height) for box in boxes)
+    size = labels[0].get_fontsize()
+    fitted = max(SMALLEST_FONT, size * 0.9 * room / widest)
+    for label in labels:
+        label.set_fontsize(min(size, fitted))
+
+
+def fit_tick_labels(ax, axis: str = "x") -> None:
+    """Make ``ax``'s tick labels on ``axis`` stop overlapping, measured on the laid-out figure:
+    upright if they fit; else (x only) turned 90 degrees; then a smaller font, and as a last
+    resort abbreviated (:data:`ABBREVIATED` characters)."""
+    ticks = ax.xaxis if axis == "x" else ax.yaxis
+    labels = [label for label in ticks.get_ticklabels() if label.get_text()]
+    if len(labels) < 2 or not overlapping(labels):
+        return
+    if axis == "x":
+        ax.tick_params(axis="x", labelrotation=90)
+    positions = ax.transData.transform([(0, 0), (1, 1)])
+    spacing = abs(positions[1][0 if axis == "x" else 1] - positions[0][0 if axis == "x" else 1])
+    _shrink_to_fit(labels, 0 if axis == "x" else 1, spacing)
+    if overlapping(labels):
+        for label in labels:
+            text = label.get_text()
+            if len(text) > ABBREVIATED:
+                label.set_text(text[: ABBREVIATED - 1] + "…")

@@ -3,13 +3,16 @@ and legend entries, and saves as a PNG that decodes. The numbers are tested in t
 
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
+import optimizers
 from bench.report import canvas
-from bench.report.figures import FIGURES, robustness, timer
+from bench.report.figures import FIGURES, convergence, robustness, timer
 from bench.report.figures import figures as all_figures
+from bench.report.figures.bands import REFERENCE_COLOR
 from bench.report.style import DIVERGED_MARKER
 from tests.bench.report.test_figure_data import build_store
 
@@ -199,3 +202,102 @@ def test_every_figure_saves_as_a_png_about_900_pixels_wide(figures, tmp_path):
         assert image.ndim == 3 and 850 <= image.shape[1] <= 950, (section, name, image.shape)
         assert image.shape[0] > 200
         assert not fig.axes  # released after saving
+
+
+def extents(fig, texts):
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    return [t.get_window_extent(renderer) for t in texts if t.get_visible() and t.get_text()]
+
+
+def no_two_overlap(boxes):
+    return not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+
+
+@pytest.mark.parametrize("columns", [2, 7, 16])
+def test_heatmap_labels_and_cell_texts_never_overlap(columns):
+    rows = [f"optimizer_{k}" for k in range(10)]
+    values = [f"global_norm(max_norm={10.0**-k:g})" for k in range(columns)]
+    rng = np.random.default_rng(columns)
+    heat = {
+        "beale": {
+            "axis": "clip",
+            "rows": rows,
+            "columns": values,
+            "median": rng.uniform(1e-3, 10.0, (len(rows), columns)),
+            "divergence": rng.uniform(0.0, 1.0, (len(rows), columns)),
+            "n_seeds": np.full((len(rows), columns), 5.0),
+        }
+    }
+    fig = robustness.draw(heat, "beale")
+    ax = fig.axes[0]
+    assert no_two_overlap(extents(fig, ax.get_xticklabels()))
+    assert no_two_overlap(extents(fig, ax.get_yticklabels()))
+    cells = extents(fig, ax.texts)
+    assert len(cells) == len(rows) * columns and no_two_overlap(cells)
+    corner = ax.transData.transform([(0, 0), (1, 1)])
+    width = abs(corner[1][0] - corner[0][0])
+    assert all(box.width <= width for box in cells)
+    two_lines = all("\n" in t.get_text() for t in ax.texts)
+    assert ("below it, the share of its runs that diverged" in fig.caption) == two_lines
+    if columns == 2:  # few short labels stay upright and whole
+        assert all(t.get_rotation() == 0 for t in ax.get_xticklabels())
+        assert [t.get_text() for t in ax.get_xticklabels()] == values
+
+
+def many_optimizers(count, diverging=None):
+    """Convergence data of ``count`` built-in optimizers on one problem, 4 seeds each, losses
+    10 * 0.9**step scaled per optimizer; ``diverging`` has seed 3 blow up at step 25."""
+    names = list(optimizers.names())[:count]
+    runs, curves = [], []
+    for k, name in enumerate(names):
+        for seed in range(4):
+            gone = name == diverging and seed == 3
+            run_id = len(runs) + 1
+            runs.append({"run_id": run_id, "cell_key": name, "seed": seed,
+                         "problem": "quadratic", "problem_params": "{}", "optimizer": name,
+                         "status": "diverged" if gone else "done",
+                         "diverged_step": 25 if gone else None})  # fmt: skip
+            for step in range(0, 50 if not gone else 25, 5):
+                loss = (1 + k) * (1 + 0.1 * seed) * 0.9**step * (1e9**step if gone else 1)
+                curves.append({"run_id": run_id, "cell_key": name, "seed": seed,
+                               "step": step, "epoch": step, "time": step * 1e-3,
+                               "train_loss": loss})  # fmt: skip
+    runs = pd.DataFrame(runs).astype({"diverged_step": "Int64"})
+    cells = pd.DataFrame({"cell_key": names, "config": [f"lr={0.1 * (k + 1):g}" for k in
+                                                        range(count)]})  # fmt: skip
+    return convergence.convergence_data(runs, pd.DataFrame(curves), cells)
+
+
+def test_more_than_five_optimizers_become_ranked_panels_with_the_best_as_reference():
+    data = many_optimizers(12)
+    fig = convergence.draw(data, "quadratic")
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 3  # 12 -> 4, 4, 4
+    assert [ax.get_title() for ax in panels] == ["ranks 1–4", "ranks 5–8", "ranks 9–12"]
+    for k, ax in enumerate(panels):
+        assert len(ax.collections) == 4  # one band per optimizer of the panel
+        greys = [line for line in ax.lines if line.get_color() == REFERENCE_COLOR]
+        assert len(greys) == (0 if k == 0 else 1)
+    best = optimizers.names()[0]  # the smallest losses
+    assert legend_labels(fig)[0] == f"{best} (lr=0.1)" and legend_labels(fig)[-1] == (
+        f"best: {best}"
+    )
+    assert "3 panels of at most 4 optimizers" in fig.caption
+    assert len(convergence.draw(many_optimizers(5), "quadratic").axes) == 1
+
+
+def test_a_partly_diverged_band_stays_finite_and_its_diverged_run_is_drawn_apart():
+    name = optimizers.names()[1]
+    data = many_optimizers(3, diverging=name)
+    fig = convergence.draw(data, "quadratic")
+    (ax,) = fig.axes
+    low, high = ax.get_ylim()
+    assert high < 100  # the blown-up run (1e9**step) does not stretch the axis
+    thin = [line for line in ax.lines if line.get_linewidth() == pytest.approx(0.8)]
+    assert len(thin) == 1 and thin[0].get_xdata()[-1] == 25  # ends at its divergence step
+    crosses = [line for line in ax.lines if line.get_marker() == DIVERGED_MARKER]
+    assert len(crosses) == 1 and list(crosses[0].get_xdata()) == [25]
+    assert f"1 run diverged ({name} 1 of 4)" in fig.caption
+    band = data["bands"][data["bands"]["optimizer"] == name]
+    assert band["seeds"].max() == 3 and np.isfinite(band["q75"]).all()
