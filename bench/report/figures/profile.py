@@ -98,9 +98,13 @@ def draw(data: pd.DataFrame, table: Mapping[str, Style] | None = None) -> Figure
     fig, ax = draw_steps(data, "tau", "rho", table)
     right = float(data["tau"].max()) if not data.empty else TAU_FLOOR
     if right > LOG_TAU_FROM:
+        from matplotlib.ticker import FuncFormatter
+
         ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 4, not 2^2
     ax.set_xlim(1.0, right)
-    ax.set_xlabel("τ: steps-to-target as a multiple of the best optimizer's")
+    ax.set_xlabel("τ: steps-to-target as a multiple of the best optimizer's"
+                  + (" (log scale)" if right > LOG_TAU_FROM else ""))  # fmt: skip
     ax.set_ylabel("share of (problem, target) pairs\nreached within τ × best")
     ax.set_title(
         "Performance profile (Dolan–Moré) over all problems and targets\n"

@@ -13,6 +13,7 @@ from bench.report import canvas
 from bench.report.figures import FIGURES, convergence, robustness, timer
 from bench.report.figures import figures as all_figures
 from bench.report.figures.bands import REFERENCE_COLOR
+from bench.report.figures.inputs import Inputs
 from bench.report.style import DIVERGED_MARKER
 from tests.bench.report.test_figure_data import build_store
 
@@ -301,3 +302,28 @@ def test_a_partly_diverged_band_stays_finite_and_its_diverged_run_is_drawn_apart
     assert f"1 run diverged ({name} 1 of 4)" in fig.caption
     band = data["bands"][data["bands"]["optimizer"] == name]
     assert band["seeds"].max() == 3 and np.isfinite(band["q75"]).all()
+
+
+def test_the_profile_runs_past_every_finite_ratio_so_each_curve_has_levelled(stored):
+    import bench.analysis
+    import bench.analysis.ranking
+    from bench.report.figures import profile
+
+    runs, curves = stored
+    ratios = pd.DataFrame({"ratio": [1.0, 2.5, 37.0, np.inf]})
+    assert profile.tau_range(ratios) == pytest.approx(37.0 * profile.TAU_MARGIN)
+    assert profile.tau_range(ratios.iloc[:2]) == profile.TAU_FLOOR
+    # Two optimizers over four (problem, target) pairs; sgd's last step is at tau = 9.
+    made = pd.DataFrame({"optimizer": ["adam"] * 4 + ["sgd"] * 4,
+                         "ratio": [1.0, 1.0, 2.0, np.inf, 1.5, 1.0, 9.0, np.inf]})  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        for module in (bench.analysis, bench.analysis.ranking):
+            patch.setattr(module, "performance_ratios", lambda *args, **kwargs: made)
+        fig = next(profile.figures(Inputs(runs, curves, trajectories=False)))[2]
+    ax = fig.axes[0]
+    right = ax.get_xlim()[1]
+    assert right == pytest.approx(9.0 * profile.TAU_MARGIN)
+    for line in ax.lines:  # flat over the last part of the axis: levelled off
+        xs, ys = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+        assert np.ptp(ys[xs >= right / profile.TAU_MARGIN]) == 0 and ys[-1] == 0.75
+    assert "past the largest finite ratio" in fig.caption
