@@ -10,6 +10,7 @@ labels in the figure modules), so a ``$`` in a name is drawn as written.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -98,6 +99,23 @@ def legend_below(fig: Figure, handles: list, labels: list[str], columns: int = 5
 def diverged_handle() -> Line2D:
     """The legend entry of the divergence cross."""
     return Line2D([], [], color="black", marker=DIVERGED_MARKER, linestyle="none", mew=2)
+
+
+def panels_height(count: int, single: float) -> float:
+    """The height of a figure of ``count`` panels: ``single`` inches for one, else 2.7
+    inches per row of two and room for the titles and the legend."""
+    return single if count == 1 else 1.9 + 2.7 * math.ceil(count / 2)
+
+
+def panel_grid(fig: Figure, count: int) -> list:
+    """``count`` axes sharing both axes (small multiples), two per row when there are several;
+    the slots of the grid left over are hidden."""
+    columns = 1 if count == 1 else 2
+    grid = fig.subplots(math.ceil(count / columns), columns, sharex=True, sharey=True,
+                        squeeze=False).ravel()  # fmt: skip
+    for ax in grid[count:]:
+        ax.set_visible(False)
+    return list(grid[:count])
 
 
 def style_handle(look) -> Line2D:

@@ -9,7 +9,6 @@ plot data (ranking, panels, caption) needs no matplotlib.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -117,16 +116,6 @@ def _y_range(bands: pd.DataFrame, paths: pd.DataFrame, log_y: bool) -> tuple[flo
     return lo, hi
 
 
-def _axes_grid(fig: Figure, count: int) -> list[Axes]:
-    """``count`` panels sharing both axes, two per row when there are several."""
-    columns = 1 if count == 1 else 2
-    grid = fig.subplots(math.ceil(count / columns), columns, sharex=True, sharey=True,
-                        squeeze=False).ravel()  # fmt: skip
-    for ax in grid[count:]:
-        ax.set_visible(False)
-    return list(grid[:count])
-
-
 def draw_bands(
     data: Mapping[str, pd.DataFrame],
     *,
@@ -146,15 +135,14 @@ def draw_bands(
     bands, marks, paths = data["bands"], data["marks"], data["paths"]
     ranked = ranked_optimizers(bands, marks, higher_is_better)
     groups = panels(ranked)
-    rows = math.ceil(len(groups) / 2) if len(groups) > 1 else 1
-    fig = canvas.new_figure(5.4 if rows == 1 and len(groups) == 1 else 1.9 + 2.7 * rows,
-                            figure_caption)  # fmt: skip
+    fig = canvas.new_figure(canvas.panels_height(len(groups), 5.4), figure_caption)
     lo, hi = _y_range(bands, paths, log_y)
     beyond = hi * 1e3 if log_y else hi + 1e3 * (hi - lo)  # an inf quartile fills to the edge
     table = table if table is not None else styles(ranked)
     configs = configurations(bands, marks)
     handles, labels, reference = {}, {}, None
-    for k, (ax, group) in enumerate(zip(_axes_grid(fig, len(groups)), groups, strict=True)):
+    grid = canvas.panel_grid(fig, len(groups))
+    for k, (ax, group) in enumerate(zip(grid, groups, strict=True)):
         for name in group:
             look = style(name, table)
             mine = bands[bands["optimizer"] == name].sort_values("x")

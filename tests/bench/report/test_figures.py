@@ -79,7 +79,8 @@ def test_sensitivity_trajectories_and_accuracy(figures):
     sensitivity = figures["rosenbrock", "lr_sensitivity"]
     ax = sensitivity.axes[0]
     assert ax.get_xscale() == "log"
-    assert legend_labels(sensitivity) == ["adam", "momentum", "sgd", "diverged run"]
+    # ranked by best median: momentum, all diverged, last
+    assert legend_labels(sensitivity) == ["adam", "sgd", "momentum", "diverged run"]
     crosses = [line for line in ax.lines if line.get_marker() == DIVERGED_MARKER]
     assert sum(len(line.get_xdata()) for line in crosses) == 6  # sgd and momentum at lr=1
     paths = figures["rosenbrock", "trajectories"]
@@ -327,3 +328,20 @@ def test_the_profile_runs_past_every_finite_ratio_so_each_curve_has_levelled(sto
         xs, ys = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
         assert np.ptp(ys[xs >= right / profile.TAU_MARGIN]) == 0 and ys[-1] == 0.75
     assert "past the largest finite ratio" in fig.caption
+
+
+def test_sensitivity_of_many_optimizers_is_small_multiples_ranked_by_best_median():
+    from bench.report.figures import sensitivity
+
+    names = list(optimizers.names())[:7]
+    frame = pd.DataFrame(
+        [{"problem": "beale", "problem_params": "{}", "optimizer": name, "lr": lr,
+          "seed": seed, "status": "done", "loss": (7 - k) * lr + seed}
+         for k, name in enumerate(names) for lr in (0.01, 0.1) for seed in (0, 1)]
+    )  # fmt: skip
+    data = sensitivity.sensitivity_data(frame)
+    fig = sensitivity.draw(data, "beale")
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == ["ranks 1–4", "ranks 5–7"]
+    assert legend_labels(fig)[:7] == names[::-1]  # the last has the lowest losses
+    assert all(ax.get_xscale() == "log" for ax in shown)
