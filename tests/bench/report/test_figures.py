@@ -85,7 +85,8 @@ def test_sensitivity_trajectories_and_accuracy(figures):
     assert sum(len(line.get_xdata()) for line in crosses) == 6  # sgd and momentum at lr=1
     paths = figures["rosenbrock", "trajectories"]
     assert len(paths.axes) == 2  # the map and its colour bar
-    assert legend_labels(paths) == ["adam", "momentum", "sgd", "start", "optimum (f = 0)"]
+    # ranked by where each path ends: momentum's blew up
+    assert legend_labels(paths) == ["adam", "sgd", "momentum", "start", "optimum (f = 0)"]
     accuracy = figures["xor", "accuracy"].axes[0]
     assert accuracy.get_ylim()[1] == pytest.approx(1.005)
     assert "training accuracy" in accuracy.get_ylabel()  # xor has no test set
@@ -345,3 +346,20 @@ def test_sensitivity_of_many_optimizers_is_small_multiples_ranked_by_best_median
     assert [ax.get_title() for ax in shown] == ["ranks 1–4", "ranks 5–7"]
     assert legend_labels(fig)[:7] == names[::-1]  # the last has the lowest losses
     assert all(ax.get_xscale() == "log" for ax in shown)
+
+
+def test_trajectories_of_many_optimizers_are_panels_ranked_by_final_value():
+    from bench.report.figures import trajectories
+
+    names = list(optimizers.names())[:7]
+    grid = np.linspace(-1.0, 1.0, 20)
+    paths = {n: np.array([[-1.0, -1.0], [0.1 * k, 0.1 * k]]) for k, n in enumerate(names)}
+    d = {"paths": paths, "final": {n: 0.2 * k for k, n in enumerate(names)},
+         "starts": {n: p[0] for n, p in paths.items()}, "shared_start": True,
+         "minimizer": np.zeros(2), "optimum": 0.0, "x": grid, "y": grid,
+         "z": np.add.outer(grid**2, grid**2), "eps": 1e-12}  # fmt: skip
+    fig = trajectories.draw({"bowl": d}, "bowl")
+    shown = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert [ax.get_title() for ax in shown] == ["ranks 1–4 by final value",
+                                                "ranks 5–7 by final value"]  # fmt: skip
+    assert legend_labels(fig)[:7] == names
