@@ -119,6 +119,17 @@ def _count_diverged(values: pd.DataFrame, table: pd.DataFrame, blown: float) -> 
         values.loc[(cell_of == key) & (step_of >= at), seed] = blown
 
 
+def _banded_points(curves: pd.DataFrame, table: pd.DataFrame, diverged: str) -> pd.DataFrame:
+    """The logged points of the runs of ``table`` that enter the bands: all of them when
+    diverged runs are ``"counted"``, those of the runs that never diverged when ``"apart"``."""
+    if diverged not in DIVERGED:
+        raise ValueError(f"diverged must be one of {DIVERGED}, got {diverged!r}")
+    points = curves[curves["cell_key"].isin(table["cell_key"])]
+    if diverged == "apart":
+        points = points[~points["run_id"].isin(_gone(table)["run_id"])]
+    return points
+
+
 def _median_x(by_point: pd.DataFrame, x: str) -> np.ndarray:
     """The median over seeds of ``x`` at each (cell, step) row of ``by_point``."""
     with warnings.catch_warnings():  # a step no seed logged has no x: NaN, quietly
@@ -165,12 +176,8 @@ def curve_bands(
     cells = as_cells(cells)
     if x not in ("step", "epoch", "time"):
         raise ValueError(f"x must be 'step', 'epoch' or 'time', got {x!r}")
-    if diverged not in DIVERGED:
-        raise ValueError(f"diverged must be one of {DIVERGED}, got {diverged!r}")
     table = run_table(runs, cells)
-    points = curves[curves["cell_key"].isin(table["cell_key"])]
-    if diverged == "apart":
-        points = points[~points["run_id"].isin(_gone(table)["run_id"])]
+    points = _banded_points(curves, table, diverged)
     if points.empty:
         return pd.DataFrame(columns=BAND_COLUMNS)
     by_point = points.set_index(["cell_key", "step", "seed"])
@@ -183,19 +190,12 @@ def curve_bands(
     xs = step_of.astype(np.float64) if x == "step" else _median_x(by_point, x)
     cell = table.drop_duplicates("cell_key").set_index("cell_key")
     bands = pd.DataFrame(
-        {
-            **{c: cell[c].reindex(cell_of).to_numpy() for c in ("problem", "optimizer")},
-            "cell_key": cell_of,
-            "label": cell["label"].reindex(cell_of).to_numpy(),
-            "step": step_of,
-            "x": xs,
-            "median": median,
-            "q25": q25,
-            "q75": q75,
-            "seeds": values.notna().sum(axis=1).to_numpy(),
-            "diverged": _diverged_counts(table, cell_of, step_of),
-        }
-    )
+        {**{c: cell[c].reindex(cell_of).to_numpy() for c in ("problem", "optimizer")},
+         "cell_key": cell_of, "label": cell["label"].reindex(cell_of).to_numpy(),
+         "step": step_of, "x": xs, "median": median, "q25": q25, "q75": q75,
+         "seeds": values.notna().sum(axis=1).to_numpy(),
+         "diverged": _diverged_counts(table, cell_of, step_of)}
+    )  # fmt: skip
     return bands[BAND_COLUMNS]
 
 

@@ -200,6 +200,15 @@ def ranked_paths(d: dict[str, Any], function_values: Mapping[str, float]) -> lis
     return sorted(d["paths"], key=lambda n: (not np.isfinite(value[n]), value[n], n))
 
 
+def _contour_map(ax: Axes, d: dict[str, Any], levels: np.ndarray, cmap):
+    """The filled contour map of ``d`` with its level lines; returns the filled contours."""
+    filled = ax.contourf(d["x"], d["y"], d["z"], levels=levels, cmap=cmap)
+    ax.contour(d["x"], d["y"], d["z"], levels=levels, colors="0.6", linewidths=0.4)
+    ax.set_xlim(d["x"][0], d["x"][-1])
+    ax.set_ylim(d["y"][0], d["y"][-1])
+    return filled
+
+
 def draw(
     data: dict[str, dict[str, Any]], problem: str, table: Mapping[str, Style] | None = None
 ) -> Figure:
@@ -234,15 +243,12 @@ def draw(
     handles = {}
     grid = canvas.panel_grid(fig, len(groups))
     for k, (ax, group) in enumerate(zip(grid, groups, strict=True)):
-        filled = ax.contourf(d["x"], d["y"], d["z"], levels=levels, cmap=pale)
-        ax.contour(d["x"], d["y"], d["z"], levels=levels, colors="0.6", linewidths=0.4)
+        filled = _contour_map(ax, d, levels, pale)
         for optimizer in group:
             look = style(optimizer, table)
             _draw_path(ax, d["paths"][optimizer], look, own_start=not d["shared_start"])
             handles[optimizer] = Line2D([], [], **look.kwargs(), linewidth=1.6, markersize=7)
         more_handles, more_labels = _landmarks(ax, d)
-        ax.set_xlim(d["x"][0], d["x"][-1])
-        ax.set_ylim(d["y"][0], d["y"][-1])
         if k >= len(groups) - 2:
             ax.xaxis.set_tick_params(labelbottom=True)
             ax.set_xlabel("x₁")
