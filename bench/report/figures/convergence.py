@@ -117,8 +117,10 @@ def draw(
     text = band_figure.caption(mine["bands"], mine["marks"], metric=metric,
                                higher_is_better=False, runs=seeds_drawn(mine))  # fmt: skip
     if data["x"] == "time":
-        text += (" x: cumulative time of the update steps, median over seeds (the seeds of a "
-                 "configuration run together, so it is the time of all of them).")  # fmt: skip
+        text += (" x: cumulative time of the update steps, median over seeds; the seeds of a "
+                 "configuration (with the configurations that differ from it only in continuous "
+                 "hyperparameters, schedule or initializer) run as one array program, so it is "
+                 "that program's time.")  # fmt: skip
     return band_figure.draw_bands(
         mine,
         log_y=data["log_y"].get(problem, False),

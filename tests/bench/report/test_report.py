@@ -72,6 +72,10 @@ def report(tmp_path_factory):
                  ["report", str(store), "-o", str(folder / "out")]):  # fmt: skip
         done = subprocess.run([*optbench, *args], cwd=folder, capture_output=True, timeout=240)
         assert done.returncode == 0, done.stderr.decode()[-3000:]
+    # report prints a progress line per figure on stderr, numbered, with the time so far
+    progress = re.findall(r"^figure (\d+): (\S+)", done.stderr.decode(), re.MULTILINE)
+    assert [int(n) for n, _ in progress] == list(range(1, len(progress) + 1))
+    assert sum(name.endswith(".png") for _, name in progress) == len(list(folder.glob("out/*.png")))
     return folder / "out"
 
 
