@@ -77,11 +77,13 @@ def narrow(wide: str, comparison, show_all: bool, width: int = 80) -> str:
     """The terminal table of ``compare`` within ``width`` columns: its sentences wrapped, and
     each row on two lines (what was compared; the medians, change and Holm p-value), the
     configuration on a third when there is one."""
-    from bench.report.comparison import VERDICTS
+    from bench.report.comparison import VERDICTS, value_text, verdict_text
     from bench.text import format_p
 
     head, _, rest = wide.partition("\n\n")  # the title and notes; the table; the count
     summary = rest.rpartition("\n\n")[2]
+    if not rest.startswith("no change above"):  # the table's caption, before the count
+        summary = rest.rsplit("\n\n", 2)[-2] + "\n\n" + summary
     wrap = functools.partial(textwrap.wrap, width=width, subsequent_indent="    ",
                              break_long_words=False, break_on_hyphens=False)  # fmt: skip
     lines = [out for line in head.splitlines() for out in wrap(line)] + [""]
@@ -90,20 +92,20 @@ def narrow(wide: str, comparison, show_all: bool, width: int = 80) -> str:
     rank = shown["verdict"].map({v: i for i, v in enumerate(VERDICTS)}).fillna(len(VERDICTS))
     shown = shown.assign(_rank=rank).sort_values(["_rank", "problem", "optimizer", "metric"])
     for row in shown.itertuples():
-        lines += wrap(f"{row.verdict or '-':<11} {row.problem}  {row.optimizer}  {row.metric}")
+        verdict = verdict_text(row.verdict)
+        lines += wrap(f"{verdict:<15} {row.problem}  {row.optimizer}  {row.metric}")
         change = "" if pd.isna(row.change) else f"{row.change:+.1%}".replace("inf%", "inf")
-        numbers = f"{_number(row.base)} -> {_number(row.current)}  {change}"
+        before, after = value_text(row.metric, row.base), value_text(row.metric, row.current)
+        numbers = f"{before} -> {after}  {change}"
         p = format_p(row.p_holm, missing="")
-        lines += wrap(f"{'':11} {numbers}" + (f"  p {p}" if p else ""))
+        lines += wrap(f"{'':15} {numbers}" + (f"  p {p}" if p else ""))
         if row.config:
-            lines += wrap(f"{'':11} {row.config}", subsequent_indent=" " * 12)
+            lines += wrap(f"{'':15} {row.config}", subsequent_indent=" " * 16)
     if shown.empty:
         lines.append(rest.partition("\n")[0])  # "no change above ..."
-    return "\n".join([*lines, "", *(out for line in summary.splitlines() for out in wrap(line))])
-
-
-def _number(value) -> str:
-    return "" if pd.isna(value) else f"{value:.4g}"
+    for paragraph in summary.split("\n\n"):  # the caption, then the count
+        lines += ["", *(out for line in paragraph.splitlines() for out in wrap(line))]
+    return "\n".join(lines)
 
 
 def execute(args: argparse.Namespace) -> int:

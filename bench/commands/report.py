@@ -41,11 +41,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def execute(args: argparse.Namespace) -> int:
     from bench.commands.status import existing_store
     from bench.errors import UsageError
+    from bench.report.figures.saving import stderr_progress
     from bench.report.writer import write_report
 
     existing_store(args.store)
     try:
-        html_path, md_path = write_report(args.store, args.output, args.criterion, progress=None)
+        html_path, md_path = write_report(
+            args.store, args.output, args.criterion, progress=stderr_progress
+        )
     except ValueError as error:
         raise UsageError(str(error)) from None
     print(f"report: {html_path}\n        {md_path}", file=sys.stdout)

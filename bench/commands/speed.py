@@ -95,6 +95,7 @@ def execute(args) -> int:
         "processes": args.processes,
         "max_time": args.max_time,
         "echo": args.verbose,
+        "progress": None if args.verbose else _progress,  # a line per benchmark on stderr
     }
     try:
         run = run_suite(save=args.save, **options)
@@ -123,3 +124,7 @@ def execute(args) -> int:
     print(f"\ncompared with {baseline_path}:")
     print(format_changes(changes, threshold))
     return 1 if any(c.verdict == "regression" for c in changes) else 0
+
+
+def _progress(line: str) -> None:
+    print(f"  {line}", file=sys.stderr, flush=True)

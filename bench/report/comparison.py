@@ -10,13 +10,43 @@ import pandas as pd
 
 from bench.analysis.regression import Comparison
 from bench.report.labels import markdown_text
-from bench.text import counted, format_p
+from bench.text import counted, format_p, format_seconds
 
 FORMATS = ("table", "md", "csv", "json")
 VERDICTS = ("regression", "improvement", "changed")
 _SHOWN = ["verdict", "problem", "optimizer", "config", "metric", "base", "current", "change",
           "p_holm"]  # fmt: skip
 _NAMES = ("problem", "optimizer", "config")  # from the stores (grids, plugins): escaped in md
+# How table and md name the verdicts (csv and json keep the analysis' own, "" and "changed").
+SHOWN_VERDICTS = {"": "no change", "changed": "not significant"}
+TIMED = ("time_per_step",)  # metrics in seconds: written with their unit
+
+
+def verdict_text(verdict: str) -> str:
+    """A verdict as the table and md show it."""
+    return SHOWN_VERDICTS.get(verdict, verdict)
+
+
+def value_text(metric: str, value) -> str:
+    """A base or current median as shown: seconds with their unit (``58.9 us``), other
+    metrics (losses, steps, error counts) as numbers."""
+    if pd.isna(value):
+        return ""
+    return format_seconds(value) if metric in TIMED else f"{value:.4g}"
+
+
+def caption(threshold: float, alpha: float) -> str:
+    """What the change column and the verdicts of a comparison table mean."""
+    return (
+        "change: the relative change of the median, (current - base) / base; higher is "
+        "worse for every metric, so + is worse. base and current: medians over seeds "
+        "(final_loss; steps_* in steps), errored runs (errors), or the time of one "
+        "optimization step (time_per_step, with its unit; an optimizer's change is net of "
+        "the machine-wide drift on the row '*', so it can differ from current / base). "
+        f"regression / improvement: a change beyond {threshold:.0%} that is significant "
+        f"(Holm-adjusted p < {alpha:g}); not significant: beyond {threshold:.0%} but "
+        f"p >= {alpha:g}; no change: within {threshold:.0%}."
+    )
 
 
 def format_comparison(
@@ -44,7 +74,8 @@ def format_comparison(
     shown = table if show_all else table[table["verdict"] != ""]
     rank = shown["verdict"].map({v: i for i, v in enumerate(VERDICTS)}).fillna(len(VERDICTS))
     shown = shown.assign(_rank=rank).sort_values(["_rank", "problem", "optimizer", "metric"])
-    cells = [[_cell(column, row[column]) for column in _SHOWN] for _, row in shown.iterrows()]
+    cells = [[_cell(column, row[column], row["metric"]) for column in _SHOWN]
+             for _, row in shown.iterrows()]  # fmt: skip
     compared = table.loc[table["cell_key"] != "", "cell_key"].nunique()
     title = (
         f"{base} -> {current}: {counted(compared, 'cell')} compared, "
@@ -61,6 +92,7 @@ def format_comparison(
         lines.append(f"no change above {comparison.threshold:.0%}")
     else:
         lines += (_markdown if fmt == "md" else _aligned)(cells)
+        lines += ["", caption(comparison.threshold, comparison.alpha)]
     lines += ["", summary]
     return "\n".join(lines)
 
@@ -102,7 +134,11 @@ def _json(comparison: Comparison, counts: dict[str, int], base: str, current: st
     return json.dumps(payload, indent=2)
 
 
-def _cell(column: str, value) -> str:
+def _cell(column: str, value, metric: str) -> str:
+    if column == "verdict":
+        return verdict_text(value)
+    if column in ("base", "current"):
+        return value_text(metric, value)
     if column == "change":
         return "" if pd.isna(value) else ("+inf" if value == np.inf else f"{value:+.1%}")
     if column == "p_holm":

@@ -1,8 +1,11 @@
 """Curves over seeds, shared by the convergence and accuracy figures; no matplotlib.
 
-A diverged run's loss counts as ``+inf`` from its divergence step on (its accuracy as 0, as
-:mod:`bench.analysis` counts it), so medians and quartiles over seeds are honest: when more than
-half of the seeds have diverged, the median is ``inf``. Runs that errored have no values; a run
+The figures draw a cell's diverged runs apart from its band (``diverged="apart"``, the
+default): the median and quartiles are over the runs that never diverged, and each diverged run
+is a path of its own (:func:`diverged_paths`) ending where it blew up
+(:func:`divergence_marks`). So one blown-up seed cannot stretch a band over the whole axis.
+With ``diverged="counted"`` a diverged run's loss counts as ``+inf`` from its divergence step on
+(its accuracy as 0), as :mod:`bench.analysis` counts it. Runs that errored have no values; a run
 cut short by its timeout counts for the steps it logged.
 """
 
@@ -18,6 +21,8 @@ from bench.report.labels import labelled
 
 LOG_SCALE_DECADES = 2.0  # a loss axis is logarithmic when its positive values span this many
 Cells = Iterable[str] | pd.DataFrame  # cell keys, or a frame with a cell_key column
+DIVERGED = ("apart", "counted")  # how curve_bands treats a diverged run
+PATH_COLUMNS = ["problem", "optimizer", "cell_key", "seed", "step", "x", "y"]
 BAND_COLUMNS = ["problem", "optimizer", "cell_key", "label", "step", "x", "median", "q25", "q75",
                 "seeds", "diverged"]  # fmt: skip
 
@@ -89,20 +94,40 @@ def run_table(runs: pd.DataFrame, cells: Cells) -> pd.DataFrame:
     return table.assign(label=table["cell_key"].map(_config_labels(runs, cells)))
 
 
-def _diverged_values(values: pd.DataFrame, table: pd.DataFrame, blown: float) -> np.ndarray:
-    """Set each diverged run's values to ``blown`` from its divergence step on, in place;
-    return how many runs had diverged at each (cell, step) row."""
+def _gone(table: pd.DataFrame) -> pd.DataFrame:
+    """The diverged runs of ``table`` whose divergence step is known."""
+    return table[(table["status"] == "diverged") & table["diverged_step"].notna()]
+
+
+def _diverged_counts(table: pd.DataFrame, cell_of: np.ndarray, step_of: np.ndarray) -> np.ndarray:
+    """How many runs of each row's cell had diverged by its step."""
+    diverged = np.zeros(len(cell_of), dtype=np.int64)
+    for key, at in _gone(table)[["cell_key", "diverged_step"]].itertuples(index=False):
+        diverged += (cell_of == key) & (step_of >= at)
+    return diverged
+
+
+def _count_diverged(values: pd.DataFrame, table: pd.DataFrame, blown: float) -> None:
+    """Set each diverged run's values to ``blown`` from its divergence step on, in place."""
     cell_of = values.index.get_level_values("cell_key").to_numpy()
     step_of = values.index.get_level_values("step").to_numpy()
-    diverged = np.zeros(len(values), dtype=np.int64)
-    gone = table[(table["status"] == "diverged") & table["diverged_step"].notna()]
-    for key, seed, at in gone[["cell_key", "seed", "diverged_step"]].itertuples(index=False):
-        after = (cell_of == key) & (step_of >= at)
+    for key, seed, at in _gone(table)[["cell_key", "seed", "diverged_step"]].itertuples(
+        index=False
+    ):
         if seed not in values:  # diverged before its first logged point
             values[seed] = np.nan
-        values.loc[after, seed] = blown
-        diverged += after
-    return diverged
+        values.loc[(cell_of == key) & (step_of >= at), seed] = blown
+
+
+def _banded_points(curves: pd.DataFrame, table: pd.DataFrame, diverged: str) -> pd.DataFrame:
+    """The logged points of the runs of ``table`` that enter the bands: all of them when
+    diverged runs are ``"counted"``, those of the runs that never diverged when ``"apart"``."""
+    if diverged not in DIVERGED:
+        raise ValueError(f"diverged must be one of {DIVERGED}, got {diverged!r}")
+    points = curves[curves["cell_key"].isin(table["cell_key"])]
+    if diverged == "apart":
+        points = points[~points["run_id"].isin(_gone(table)["run_id"])]
+    return points
 
 
 def _median_x(by_point: pd.DataFrame, x: str) -> np.ndarray:
@@ -118,6 +143,8 @@ def curve_bands(
     cells: Cells,
     metric: str = "train_loss",
     x: str = "step",
+    *,
+    diverged: str = "apart",
 ) -> pd.DataFrame:
     """Median and interquartile range over seeds of ``metric`` at every logged step of each cell.
 
@@ -128,8 +155,12 @@ def curve_bands(
     cells
         Cell keys (or a frame with a ``cell_key`` column, such as ``bench.analysis.tuned``).
     metric
-        A curve column. From its ``diverged_step`` on, a diverged run counts as ``inf`` for a
-        ``*_loss`` metric and as 0 for an accuracy (as :mod:`bench.analysis` counts it).
+        A curve column.
+    diverged
+        ``"apart"``: the band is over the runs that never diverged (a cell whose runs all
+        diverged has none); draw the others with :func:`diverged_paths`. ``"counted"``: from
+        its ``diverged_step`` on, a diverged run counts as ``inf`` for a ``*_loss`` metric and
+        as 0 for an accuracy (as :mod:`bench.analysis` counts it).
     x
         ``"step"``, ``"epoch"`` or ``"time"``; the x of a step is the median of the seeds' x
         there (steps and epochs agree across seeds, cumulative optimization time does not).
@@ -139,39 +170,47 @@ def curve_bands(
     pandas.DataFrame
         One row per (cell, logged step): ``problem``, ``optimizer``, ``cell_key``, ``label``
         (the configuration), ``step``, ``x``, ``median``, ``q25``, ``q75``, ``seeds`` (runs
-        with a value there, diverged included) and ``diverged`` (runs diverged by then).
+        with a value there: diverged ones only when counted) and ``diverged`` (runs diverged
+        by then).
     """
     cells = as_cells(cells)
     if x not in ("step", "epoch", "time"):
         raise ValueError(f"x must be 'step', 'epoch' or 'time', got {x!r}")
     table = run_table(runs, cells)
-    points = curves[curves["cell_key"].isin(table["cell_key"])]
+    points = _banded_points(curves, table, diverged)
     if points.empty:
         return pd.DataFrame(columns=BAND_COLUMNS)
     by_point = points.set_index(["cell_key", "step", "seed"])
     values = by_point[metric].unstack("seed")  # a row per (cell, logged step), a column per seed
     cell_of = values.index.get_level_values("cell_key").to_numpy()
     step_of = values.index.get_level_values("step").to_numpy()
-    # As bench.analysis counts them: a diverged loss is inf, a diverged accuracy 0.
-    diverged = _diverged_values(values, table, np.inf if metric.endswith("loss") else 0.0)
+    if diverged == "counted":  # as bench.analysis does: a diverged loss is inf, an accuracy 0
+        _count_diverged(values, table, np.inf if metric.endswith("loss") else 0.0)
     median, q25, q75 = quantiles(values.to_numpy(), (0.5, 0.25, 0.75))
     xs = step_of.astype(np.float64) if x == "step" else _median_x(by_point, x)
     cell = table.drop_duplicates("cell_key").set_index("cell_key")
     bands = pd.DataFrame(
-        {
-            **{c: cell[c].reindex(cell_of).to_numpy() for c in ("problem", "optimizer")},
-            "cell_key": cell_of,
-            "label": cell["label"].reindex(cell_of).to_numpy(),
-            "step": step_of,
-            "x": xs,
-            "median": median,
-            "q25": q25,
-            "q75": q75,
-            "seeds": values.notna().sum(axis=1).to_numpy(),
-            "diverged": diverged,
-        }
-    )
+        {**{c: cell[c].reindex(cell_of).to_numpy() for c in ("problem", "optimizer")},
+         "cell_key": cell_of, "label": cell["label"].reindex(cell_of).to_numpy(),
+         "step": step_of, "x": xs, "median": median, "q25": q25, "q75": q75,
+         "seeds": values.notna().sum(axis=1).to_numpy(),
+         "diverged": _diverged_counts(table, cell_of, step_of)}
+    )  # fmt: skip
     return bands[BAND_COLUMNS]
+
+
+def _before_divergence(curves: pd.DataFrame, runs: pd.DataFrame, cells: Cells, metric: str):
+    """Each diverged run of ``cells`` (a row of :func:`run_table`) with its logged points
+    before its divergence step whose ``metric`` is finite, in step order."""
+    table = _gone(run_table(runs, as_cells(cells)))
+    by_run = curves[curves["run_id"].isin(table["run_id"])].groupby("run_id")
+    for run in table.itertuples(index=False):
+        if run.run_id in by_run.groups:
+            logged = by_run.get_group(run.run_id).sort_values("step")
+            before = logged[(logged["step"] < run.diverged_step) & np.isfinite(logged[metric])]
+        else:
+            before = curves.iloc[:0]
+        yield run, before
 
 
 def divergence_marks(
@@ -188,28 +227,55 @@ def divergence_marks(
     pandas.DataFrame
         One row per diverged run: ``problem``, ``optimizer``, ``cell_key``, ``seed``, ``step``
         (its ``diverged_step``), ``x`` (the step, or the epoch or optimization time of the last
-        point logged before it) and ``y`` (``metric`` there; NaN when the start already failed).
+        point logged before it), ``y`` (``metric`` there; NaN when the start already failed)
+        and ``label`` (the configuration).
     """
-    table = run_table(runs, as_cells(cells))
-    table = table[(table["status"] == "diverged") & table["diverged_step"].notna()]
     rows = []
-    by_run = curves[curves["run_id"].isin(table["run_id"])].groupby("run_id")
-    for run in table.itertuples(index=False):
+    for run, before in _before_divergence(curves, runs, cells, metric):
         at = int(run.diverged_step)
-        before = by_run.get_group(run.run_id) if run.run_id in by_run.groups else None
-        if before is not None:
-            before = before[(before["step"] < at) & np.isfinite(before[metric])]
-        last = None if before is None or before.empty else before.iloc[-1]
+        last = None if before.empty else before.iloc[-1]
         rows.append(
             {
-                "problem": run.problem,
-                "optimizer": run.optimizer,
-                "cell_key": run.cell_key,
-                "seed": run.seed,
+                **{column: getattr(run, column) for column in PATH_COLUMNS[:4]},
                 "step": at,
                 "x": float(at) if x == "step" else (np.nan if last is None else last[x]),
                 "y": np.nan if last is None else float(last[metric]),
+                "label": run.label,
             }
         )
-    columns = ["problem", "optimizer", "cell_key", "seed", "step", "x", "y"]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=[*PATH_COLUMNS, "label"])
+
+
+def diverged_paths(
+    curves: pd.DataFrame,
+    runs: pd.DataFrame,
+    cells: Cells,
+    metric: str = "train_loss",
+    x: str = "step",
+) -> pd.DataFrame:
+    """The curve of each diverged run of ``cells`` up to where it blew up: its logged points
+    with a finite ``metric`` before its divergence step, then its :func:`divergence_marks`
+    point (on a step axis, the divergence step at the last finite value).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`PATH_COLUMNS`, one row per point, each run's points in order; a run that failed
+        at its start has no row.
+    """
+    parts = []
+    for run, before in _before_divergence(curves, runs, cells, metric):
+        if before.empty:
+            continue
+        ends_at = float(run.diverged_step) if x == "step" else float(before[x].iloc[-1])
+        path = pd.DataFrame(
+            {
+                "step": [*before["step"], int(run.diverged_step)],
+                "x": [*before[x].astype(np.float64), ends_at],
+                "y": [*before[metric].astype(np.float64), float(before[metric].iloc[-1])],
+            }
+        )
+        parts.append(path.assign(**{c: getattr(run, c) for c in PATH_COLUMNS[:4]}))
+    if not parts:
+        return pd.DataFrame(columns=PATH_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[PATH_COLUMNS]

@@ -97,5 +97,7 @@ def render_markdown(title: str, sections: list[Section]) -> str:
                 if block.caption:
                     lines += [f"*{markdown_text(block.caption)}*", ""]
             else:
-                lines += [f"![{markdown_text(block.caption)}]({block.content})", ""]
+                alt = str(block.content).removesuffix(".png").replace("_", " ")
+                lines += [f"![{markdown_text(alt)}]({block.content})", ""]
+                lines += [f"*{markdown_text(block.caption)}*", ""]  # alt text is not shown
     return "\n".join(lines)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterable, Mapping
+import itertools
+import math
+from collections.abc import Iterable, Mapping, Sequence
 
 import optimizers
 
@@ -99,3 +101,21 @@ def style(optimizer: str, table: Mapping[str, Style] | None = None) -> Style:
     if table is not None and optimizer in table:
         return table[optimizer]
     return styles([optimizer])[optimizer]
+
+
+# More optimizers than this on one axis and their bands blur into one blob (measured on the
+# quick preset's xor and spirals accuracy and beale convergence): the figure then becomes small
+# multiples, :func:`panels`.
+MAX_PER_PANEL = 5
+
+
+def panels(ranked: Sequence[str], limit: int = MAX_PER_PANEL) -> list[list[str]]:
+    """``ranked`` cut into as few panels of at most ``limit`` names as possible, in order and
+    as even as can be (19 names -> 5, 5, 5, 4); one panel when they fit in one."""
+    names = list(ranked)
+    count = max(1, math.ceil(len(names) / limit))
+    size, extra = divmod(len(names), count)
+    cuts = [0]
+    for k in range(count):
+        cuts.append(cuts[-1] + size + (k < extra))
+    return [names[a:b] for a, b in itertools.pairwise(cuts)]

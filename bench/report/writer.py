@@ -21,6 +21,8 @@ from bench.analysis.degenerate import CAUSE
 from bench.report import output
 from bench.report.labels import problem_labels
 from bench.report.render import EN_DASH, render_html, render_markdown
+from bench.report.state_sizes import CAPTION as STATE_CAPTION
+from bench.report.state_sizes import state_size_table
 from bench.text import counted, format_p, format_percent
 
 CRITERIA = {"final_train_loss": "median final training loss", "test_loss": "median final test loss"}
@@ -307,11 +309,13 @@ def build_sections(runs, experiments, figure_files, criterion, curves=None) -> l
     board = analysis.leaderboard(runs, criterion=criterion, stats=stats)
 
     def attach(section: Section, key: str) -> None:
-        for (where, name), file in figure_files.items():
+        for (where, name), entry in figure_files.items():  # a file, or (kind, content, caption)
             if where == key:
-                section.blocks.append(Block("figure", file, name.replace("_", " ")))
+                plain = ("figure", entry, name.replace("_", " "))
+                section.blocks.append(Block(*(entry if isinstance(entry, tuple) else plain)))
 
     sections = [setup_section(runs, experiments, criterion)]
+    sections[0].table(state_size_table(runs), STATE_CAPTION)
     overall = overall_section(runs, tuned, board)
     attach(overall, "overview")
     sections.append(overall)
@@ -358,8 +362,7 @@ def write_report(
     ValueError
         An unknown ``criterion``, or a store without runs.
     """
-    from bench.report import canvas
-    from bench.report.figures import figures
+    from bench.report.figures.saving import save_figures
     from bench.store.store import Store
 
     if criterion not in CRITERIA:
@@ -373,14 +376,7 @@ def write_report(
         raise ValueError(f"{store}: the store holds no runs yet; run a grid first")
     output.make_folder(out_dir)
     labelled = runs.assign(problem=problem_labels(runs))
-    figure_files = {}
-    for section, name, figure in figures(runs, curves, criterion=criterion):
-        file = canvas.figure_filename(section, name)
-        with output.disk_errors(out_dir):
-            canvas.save(figure, out_dir / file)
-        figure_files[(section, name)] = file
-        if progress is not None:
-            progress(file)
+    figure_files = save_figures(runs, curves, out_dir, criterion, progress)
     title = (
         "optbench report: " + ", ".join(sorted(set(experiments["name"])))
         if not experiments.empty

@@ -8,13 +8,16 @@ same wherever optbench is installed, so runs saved from a checkout and from a wh
 
 from __future__ import annotations
 
+import collections
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from bench.speed.compare import Benchmark
@@ -22,6 +25,11 @@ from bench.speed.errors import SpeedError
 from bench.speed.saved import load_run, merge_documents
 
 SUITE = Path(__file__).resolve().parent / "suite"
+# pytest -v's line for a finished benchmark: "test_step_speed.py::test_step[adam-1e3] PASSED [ 5%]"
+FINISHED = re.compile(
+    r"::(?P<name>\S+) (?P<outcome>PASSED|FAILED|ERROR|SKIPPED)\s+\[\s*(?P<percent>\d+)%\]"
+)
+TAIL_LINES = 30  # of pytest's output, kept for the error message of a failed suite
 
 
 def pytest_command(
@@ -37,7 +45,7 @@ def pytest_command(
     """The pytest command line that runs ``suite`` and writes its rounds to ``json_path``."""
     command = [sys.executable, "-m", "pytest", str(suite)]
     command += ["-c", str(suite / "pytest.ini"), "--rootdir", str(suite)]
-    command += ["-o", "addopts=", "-p", "no:cacheprovider", "-q"]
+    command += ["-o", "addopts=", "-p", "no:cacheprovider", "-v"]  # -v: a line per benchmark
     command += ["--benchmark-only", "--benchmark-disable-gc"]
     command += [f"--benchmark-json={json_path}", "--benchmark-sort=fullname"]
     if save:
@@ -70,6 +78,7 @@ def run_suite(
     plugins: Iterable[str] = (),
     max_time: float = 1.0,
     echo: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Benchmark]:
     """Run the speed suite in ``processes`` fresh Pythons, one after the other, and pool them.
 
@@ -80,7 +89,9 @@ def run_suite(
     the rounds of the others are then added to that file.
 
     The current directory is put on the children's ``PYTHONPATH`` so that ``plugins`` next to
-    where optbench was started are found, as ``optbench run`` finds them.
+    where optbench was started are found, as ``optbench run`` finds them. ``progress``, if
+    given (and without ``echo``), is called with a line per finished benchmark:
+    ``process 1/2  5%  test_step[adam-1e3] (3.2 s)``.
 
     Raises
     ------
@@ -106,6 +117,7 @@ def run_suite(
                 ),
                 Path(tmp) / f"run{index}.json",
                 echo,
+                None if progress is None else _reporter(progress, index, processes),
             )
             for index in range(processes)
         ]
@@ -118,19 +130,52 @@ def run_suite(
         return load_run(json_path)
 
 
-def _run_process(command: list[str], json_path: Path, echo: bool) -> dict:
-    """Run one pytest process of the suite; its pytest-benchmark JSON document."""
+def finished_benchmark(line: str) -> tuple[str, str, int] | None:
+    """``(name, outcome, percent)`` of a pytest ``-v`` line for a finished test, else None."""
+    found = FINISHED.search(line)
+    if found is None:
+        return None
+    return found["name"], found["outcome"], int(found["percent"])
+
+
+def _reporter(progress: Callable[[str], None], index: int, processes: int):
+    """A callback for each output line of process ``index`` that reports finished benchmarks."""
+    started = time.perf_counter()
+    progress(f"process {index + 1}/{processes}: starting pytest and collecting the suite")
+
+    def report(line: str) -> None:
+        found = finished_benchmark(line)
+        if found is not None:
+            name, outcome, percent = found
+            result = "" if outcome == "PASSED" else f" {outcome}"
+            elapsed = time.perf_counter() - started
+            progress(f"process {index + 1}/{processes} {percent:3d}%  {name}{result} "
+                     f"({elapsed:.1f} s)")  # fmt: skip
+
+    return report
+
+
+def _run_process(
+    command: list[str], json_path: Path, echo: bool, on_line: Callable[[str], None] | None = None
+) -> dict:
+    """Run one pytest process of the suite; its pytest-benchmark JSON document. Its output is
+    shown as it comes (``echo``), or read line by line into ``on_line`` and kept for an error."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
-    completed = subprocess.run(
+    tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+    with subprocess.Popen(
         command,
         env=env,
         cwd=json_path.parent,  # a scratch folder: nothing of the caller's is picked up or written
         stdout=None if echo else subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-    )
-    if completed.returncode != 0 or not json_path.is_file():
-        tail = "\n".join((completed.stdout or "").strip().splitlines()[-30:])
-        raise SpeedError(f"the speed suite failed (pytest exit {completed.returncode}):\n{tail}")
+    ) as child:
+        for line in child.stdout if child.stdout is not None else ():
+            tail.append(line.rstrip("\n"))
+            if on_line is not None:
+                on_line(line)
+        returncode = child.wait()
+    if returncode != 0 or not json_path.is_file():
+        raise SpeedError(f"the speed suite failed (pytest exit {returncode}):\n" + "\n".join(tail))
     return json.loads(json_path.read_text())

@@ -3,12 +3,17 @@
 Each figure module holds the figure's plot data (tidy frames or dicts, no matplotlib: testable
 without drawing), its drawing function (matplotlib imported when it draws, through
 :mod:`bench.report.canvas`) and ``figures(inputs)``, which yields ``(section, name, figure)`` for
-every figure of that kind a store has data for. Conventions shared by every module:
+every figure of that kind a store has data for; in place of a figure it may yield a one-line
+note (a ``str``) saying why that figure is left out (``convergence_time`` where steps are too
+short to time). Each figure carries its caption (:func:`bench.report.canvas.caption_of`).
+Conventions shared by every module:
 
 - ``problem`` in the plot data is a problem label (:func:`bench.report.labels.problem_labels`).
 - Every optimizer keeps one colour, marker and line style (:mod:`bench.report.style`) in every
   figure of a report; an ``x`` marks a run's divergence wherever one is drawn. Legends sit below
   the axes, never over the data.
+- More than :data:`bench.report.style.MAX_PER_PANEL` optimizers on one axis become small
+  multiples (:func:`bench.report.style.panels`), ranked, the best repeated as a reference.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ def figures(
     *,
     criterion: str = "final_train_loss",
     trajectories: bool = True,
-) -> Iterator[tuple[str, str, Figure]]:
+) -> Iterator[tuple[str, str, Figure | str]]:
     """Every figure of a store, built one at a time, for a report to save (and so close).
 
     Parameters
@@ -65,9 +70,11 @@ def figures(
         ran several lrs), ``trajectories`` (2-D test functions), ``accuracy`` (classification
         problems). In ``robustness``: ``<axis>_<problem>`` for ``clip`` and ``initializer``,
         where the problem ran two values or more.
-    figure : matplotlib.figure.Figure
-        Pass it to :func:`bench.report.canvas.save` (file name:
-        :func:`bench.report.canvas.figure_filename`).
+    figure : matplotlib.figure.Figure or str
+        Pass a figure to :func:`bench.report.canvas.save` (file name:
+        :func:`bench.report.canvas.figure_filename`; caption:
+        :func:`bench.report.canvas.caption_of`). A ``str`` is the note standing in for a
+        figure left out (:mod:`bench.report.figures.timer`).
     """
     if not runs["status"].isin(FINISHED).any():
         return

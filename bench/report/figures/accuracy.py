@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from bench.report.curves import Cells, as_cells, curve_bands, divergence_marks, keys
-from bench.report.figures.convergence import draw_bands
+from bench.report.curves import Cells, as_cells, curve_bands, diverged_paths, divergence_marks, keys
+from bench.report.figures import bands as band_figure
+from bench.report.figures.convergence import problem_data, seeds_drawn
 from bench.report.labels import METRIC_LABELS, labelled
 from bench.report.style import Style
-from bench.text import counted
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -38,17 +38,17 @@ def accuracy_data(
     """The data of the accuracy figures: like
     :func:`bench.report.figures.convergence.convergence_data` for the classification problems
     among ``cells``, on ``test_accuracy`` (``train_accuracy`` where a problem has no test set).
-    A diverged run counts as accuracy 0 from its divergence on and is marked there.
+    Diverged runs are left out of the bands and drawn as their own paths.
 
     Returns
     -------
     dict
-        ``bands`` and ``divergences`` of every classification problem, ``metric`` (problem ->
-        the accuracy it shows) and ``x``.
+        ``bands``, ``divergences`` and ``paths`` of every classification problem, ``metric``
+        (problem -> the accuracy it shows) and ``x``.
     """
     cells = as_cells(cells)
     chosen = set(keys(cells))
-    parts, marks, metrics = [], [], {}
+    parts, marks, paths, metrics = [], [], [], {}
     for problem, group in labelled(runs)[runs["cell_key"].isin(chosen)].groupby("problem"):
         metric = accuracy_metric(curves[curves["cell_key"].isin(group["cell_key"])])
         if metric is None:
@@ -59,12 +59,15 @@ def accuracy_data(
             cell_keys = cells[cells["cell_key"].isin(cell_keys)]
         parts.append(curve_bands(curves, runs, cell_keys, metric, x).assign(metric=metric))
         marks.append(divergence_marks(curves, runs, cell_keys, metric, x))
+        paths.append(diverged_paths(curves, runs, cell_keys, metric, x))
     if not parts:
         parts = [curve_bands(curves, runs, [], "test_accuracy", x)]
         marks = [divergence_marks(curves, runs, [])]
+        paths = [diverged_paths(curves, runs, [])]
     return {
         "bands": pd.concat(parts, ignore_index=True),
         "divergences": pd.concat(marks, ignore_index=True),
+        "paths": pd.concat(paths, ignore_index=True),
         "metric": metrics,
         "x": x,
     }
@@ -84,24 +87,25 @@ def draw(data: dict[str, Any], problem: str, table: Mapping[str, Style] | None =
     """
     from matplotlib.ticker import PercentFormatter
 
-    bands = data["bands"][data["bands"]["problem"] == problem]
-    marks = data["divergences"][data["divergences"]["problem"] == problem]
+    mine = problem_data(data, problem)
     metric = METRIC_LABELS[data["metric"][problem]]
-    seeds = int(bands["seeds"].max()) if not bands.empty else 0
-    fig = draw_bands(
-        bands,
-        marks,
+    text = band_figure.caption(mine["bands"], mine["marks"], metric=metric,
+                               higher_is_better=True, runs=seeds_drawn(mine))  # fmt: skip
+    fig = band_figure.draw_bands(
+        mine,
         log_y=False,
         x=data["x"],
         ylabel=metric,
-        title=f"{problem}: {metric} vs {data['x']}\nmedian and IQR over {counted(seeds, 'seed')}, "
-        "each optimizer at its tuned configuration",
+        title=f"{problem}: {metric} vs {data['x']}, each optimizer at its tuned configuration",
+        figure_caption=text,
+        higher_is_better=True,
         table=table,
     )
-    ax = fig.axes[0]
-    low, _ = ax.get_ylim()
-    ax.set_ylim(max(low, 0.0), 1.005)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    for ax in fig.axes:
+        if ax.get_visible():
+            low, _ = ax.get_ylim()
+            ax.set_ylim(max(low, 0.0), 1.005)
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     return fig
 
 

@@ -1,4 +1,8 @@
-"""Convergence: median training loss and its IQR band against step or optimization time."""
+"""Convergence: median training loss and its IQR band against step or optimization time.
+
+The loss-vs-time figure of a problem is drawn only where its steps are long enough to time
+(:mod:`bench.report.figures.timer`); elsewhere a one-line note says why it is left out.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bench.report.curves import Cells, as_cells, curve_bands, divergence_marks, spans_decades
-from bench.report.labels import LOG_SUFFIX, METRIC_LABELS, X_LABELS, literal
-from bench.report.style import DIVERGED_MARKER, Style, optimizer_order, style, styles
-from bench.text import counted
+from bench.report.curves import (
+    Cells,
+    as_cells,
+    curve_bands,
+    diverged_paths,
+    divergence_marks,
+    spans_decades,
+)
+from bench.report.figures import bands as band_figure
+from bench.report.figures import timer
+from bench.report.labels import METRIC_LABELS, labelled
+from bench.report.style import Style
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from bench.report.figures.inputs import Inputs
-
-CURVE_TRIM = 0.005  # share of the lowest curve values a convergence y axis may leave out
 
 
 def convergence_data(
@@ -45,104 +54,50 @@ def convergence_data(
     Returns
     -------
     dict
-        ``bands`` (:func:`bench.report.curves.curve_bands`), ``divergences``
-        (:func:`bench.report.curves.divergence_marks`), ``log_y`` (problem -> whether its
+        ``bands`` (:func:`bench.report.curves.curve_bands`, over the runs that did not
+        diverge), ``divergences`` (:func:`bench.report.curves.divergence_marks`), ``paths``
+        (:func:`bench.report.curves.diverged_paths`), ``log_y`` (problem -> whether its
         finite positive medians and quartiles span two decades or more), ``x`` and ``metric``.
     """
     cells = as_cells(cells)
     bands = curve_bands(curves, runs, cells, metric, x)
     marks = divergence_marks(curves, runs, cells, metric, x)
+    paths = diverged_paths(curves, runs, cells, metric, x)
     log_y = {
         problem: spans_decades(np.concatenate([g["median"], g["q25"], g["q75"]]))
         and not metric.endswith("accuracy")
         for problem, g in bands.groupby("problem", sort=True)
     }
-    return {"bands": bands, "divergences": marks, "log_y": log_y, "x": x, "metric": metric}
+    return {"bands": bands, "divergences": marks, "paths": paths, "log_y": log_y, "x": x,
+            "metric": metric}  # fmt: skip
 
 
-def _draw_optimizer(ax: Axes, mine: pd.DataFrame, marks: pd.DataFrame, look: Style, y: tuple):
-    """One optimizer's median line, IQR band and divergence crosses; returns the line."""
-    from bench.report import canvas
-
-    hi, beyond = y
-    xs = mine["x"].to_numpy(float)
-    line = ax.plot(
-        xs,
-        mine["median"].replace(np.inf, np.nan),
-        **look.kwargs(),
-        linewidth=1.6,
-        markersize=5,
-        markevery=canvas.markevery(look.position, len(xs)),
-    )[0]
-    ax.fill_between(
-        xs,
-        mine["q25"].replace(np.inf, beyond),
-        mine["q75"].replace(np.inf, beyond),
-        color=look.color,
-        alpha=0.18,
-        linewidth=0,
-    )
-    if not marks.empty:
-        ax.plot(
-            marks["x"],
-            # Off the scale (or diverged before any finite value): at the top edge.
-            marks["y"].fillna(hi).clip(upper=hi),
-            linestyle="none",
-            marker=DIVERGED_MARKER,
-            markersize=8,
-            mew=2,
-            color=look.color,
-            clip_on=False,
-        )
-    return line
+def problem_data(data: dict[str, Any], problem: str) -> dict[str, pd.DataFrame]:
+    """The ``bands``, ``marks`` and ``paths`` of one problem of ``data``."""
+    return {
+        name: data[key][data[key]["problem"] == problem]
+        for name, key in (("bands", "bands"), ("marks", "divergences"), ("paths", "paths"))
+    }
 
 
-def draw_bands(
-    bands: pd.DataFrame,
-    marks: pd.DataFrame,
-    *,
-    log_y: bool,
-    x: str,
-    ylabel: str,
-    title: str,
+def seeds_drawn(mine: Mapping[str, pd.DataFrame]) -> int:
+    """The most seeds of a configuration drawn: in its band, plus its diverged runs."""
+    bands, marks = mine["bands"], mine["marks"]
+    counts = bands.groupby("cell_key")["seeds"].max() if not bands.empty else pd.Series()
+    diverged = marks.groupby("cell_key").size()
+    total = counts.add(diverged, fill_value=0)
+    return int(total.max()) if len(total) else 0
+
+
+def draw(
+    data: dict[str, Any],
+    problem: str,
     table: Mapping[str, Style] | None = None,
+    note: str = "",
 ) -> Figure:
-    """Median lines and IQR bands of ``bands``, one per optimizer, with divergence crosses."""
-    from bench.report import canvas
-
-    fig = canvas.new_figure(5.4)
-    ax = fig.add_subplot()
-    # The medians set the top (a blown-up quartile may leave it); the quartiles may lower the
-    # bottom, but not for a dip of a few points.
-    values = bands[["median", "q25"]].to_numpy(float).ravel()
-    lo, _ = canvas.limits(values, log_y, trim=CURVE_TRIM)
-    _, hi = canvas.limits(bands["median"].to_numpy(float), log_y)
-    beyond = hi * 1e3 if log_y else hi + 1e3 * (hi - lo)  # an inf quartile fills to the edge
-    table = table if table is not None else styles(bands["optimizer"])
-    handles, labels = [], []
-    for optimizer in optimizer_order(bands["optimizer"]):
-        mine = bands[bands["optimizer"] == optimizer].sort_values("x")
-        mine_marks = marks[marks["optimizer"] == optimizer]
-        look = style(optimizer, table)
-        handles.append(_draw_optimizer(ax, mine, mine_marks, look, (hi, beyond)))
-        config = mine["label"].iloc[0]
-        labels.append(f"{optimizer} ({config})" if config else optimizer)
-    if not marks.empty:
-        handles.append(canvas.diverged_handle())
-        labels.append("run diverged here (last finite value)")
-    if log_y:
-        ax.set_yscale("log")
-    ax.set_ylim(lo, hi)
-    ax.set_xlabel(literal(X_LABELS[x]))
-    ax.set_ylabel(literal(ylabel + (LOG_SUFFIX if log_y else "")))
-    ax.set_title(literal(title), fontsize="medium")
-    ax.grid(True, which="major", alpha=0.3)
-    canvas.legend_below(fig, handles, labels)
-    return fig
-
-
-def draw(data: dict[str, Any], problem: str, table: Mapping[str, Style] | None = None) -> Figure:
-    """Median training loss and its IQR band against step (or time), one line per optimizer.
+    """Median training loss and its IQR band against step (or time), one line per optimizer,
+    diverged runs apart, small multiples for many optimizers
+    (:func:`bench.report.figures.bands.draw_bands`).
 
     Parameters
     ----------
@@ -153,28 +108,43 @@ def draw(data: dict[str, Any], problem: str, table: Mapping[str, Style] | None =
     table
         The report's styles (:func:`bench.report.style.styles`); default: those of the
         optimizers drawn.
+    note
+        A sentence added to the caption (the time rule, on a time axis).
     """
-    bands = data["bands"][data["bands"]["problem"] == problem]
-    marks = data["divergences"][data["divergences"]["problem"] == problem]
-    seeds = int(bands["seeds"].max()) if not bands.empty else 0
+    mine = problem_data(data, problem)
     metric = METRIC_LABELS.get(data["metric"], data["metric"])
     against = "optimization time" if data["x"] == "time" else data["x"]
-    return draw_bands(
-        bands,
-        marks,
+    text = band_figure.caption(mine["bands"], mine["marks"], metric=metric,
+                               higher_is_better=False, runs=seeds_drawn(mine))  # fmt: skip
+    if data["x"] == "time":
+        text += (" x: cumulative time of the update steps, median over seeds; the seeds of a "
+                 "configuration (with the configurations that differ from it only in continuous "
+                 "hyperparameters, schedule or initializer) run as one array program, so it is "
+                 "that program's time.")  # fmt: skip
+    return band_figure.draw_bands(
+        mine,
         log_y=data["log_y"].get(problem, False),
         x=data["x"],
         ylabel=metric,
-        title=f"{problem}: {metric} vs {against}\nmedian and IQR over {counted(seeds, 'seed')}, "
-        "each optimizer at its tuned configuration",
+        title=f"{problem}: {metric} vs {against}, each optimizer at its tuned configuration",
+        figure_caption=f"{text} {note}".strip(),
         table=table,
     )
 
 
-def figures(inputs: Inputs) -> Iterator[tuple[str, str, Figure]]:
-    """Per problem: ``convergence_step`` and ``convergence_time``."""
+def figures(inputs: Inputs) -> Iterator[tuple[str, str, Figure | str]]:
+    """Per problem: ``convergence_step``, and ``convergence_time`` where steps are long enough
+    to time (:mod:`bench.report.figures.timer`), else a note (a str) in its place."""
     by_step = convergence_data(inputs.runs, inputs.curves, inputs.tuned, x="step")
     by_time = convergence_data(inputs.runs, inputs.curves, inputs.tuned, x="time")
+    step_seconds = timer.seconds_per_step(inputs.runs, inputs.tuned)
+    resolution = timer.timer_resolution()
+    problems = labelled(inputs.runs).drop_duplicates("cell_key").set_index("cell_key")["problem"]
     for problem in inputs.problems:
         yield problem, "convergence_step", draw(by_step, problem, inputs.styles)
-        yield problem, "convergence_time", draw(by_time, problem, inputs.styles)
+        mine = step_seconds[problems.reindex(step_seconds.index).to_numpy() == problem]
+        if timer.time_is_resolved(mine, resolution):
+            note = f"Shown because {timer.rule(resolution)}."
+            yield problem, "convergence_time", draw(by_time, problem, inputs.styles, note)
+        else:
+            yield problem, "convergence_time", timer.omitted_note(mine, resolution)

@@ -62,4 +62,11 @@ def figures(inputs: Inputs) -> Iterator[tuple[str, str, Figure]]:
 
     data = ecdf_data(analysis.runtime_ecdf(inputs.runs, criterion=inputs.criterion))
     if not data.empty:
-        yield "overview", "runtime_ecdf", draw(data, inputs.styles)
+        fig = draw(data, inputs.styles)
+        fig.caption = (
+            "Runtime ECDF (COCO): for each optimizer at its tuned configuration "
+            f"({inputs.configurations()}), the share of its (problem, target, run) triples, "
+            f"every seed counted, whose target was reached within the cost on the x axis "
+            f"({ECDF_LABELS[measure(data)]}); a curve's final height is the share ever reached."
+        )
+        yield "overview", "runtime_ecdf", fig

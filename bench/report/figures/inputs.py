@@ -7,7 +7,7 @@ import functools
 
 import pandas as pd
 
-from bench.report.labels import labelled
+from bench.report.labels import labelled, with_labels
 from bench.report.style import Style, styles
 
 
@@ -52,6 +52,23 @@ class Inputs:
         drawn = runs["cell_key"].isin(self.tuned["cell_key"])
         drawn &= runs["cell_key"].isin(self.curves["cell_key"])
         return sorted(set(runs.loc[drawn, "problem"]))
+
+    def configurations(self, problem: str | None = None) -> str:
+        """Each optimizer's tuned configuration on ``problem`` (a label), or on every problem
+        when None, as one sentence part: ``adam lr=0.01; sgd lr=0.1`` (a configuration that
+        differs between problems is given per problem)."""
+        tuned = with_labels(self.tuned)
+        if problem is not None:
+            tuned = tuned[tuned["problem"] == problem]
+        parts = []
+        for name, mine in tuned.groupby("optimizer", sort=True):
+            configs = dict(zip(mine["problem"], mine["config"].fillna(""), strict=True))
+            if len(set(configs.values())) == 1:
+                parts.append(f"{name} {next(iter(configs.values())) or 'defaults'}")
+            else:
+                each = ", ".join(f"{c or 'defaults'} on {p}" for p, c in sorted(configs.items()))
+                parts.append(f"{name} {each}")
+        return "; ".join(parts)
 
     @functools.cached_property
     def styles(self) -> dict[str, Style]:

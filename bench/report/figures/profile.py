@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from bench.report.style import Style, style, styles
@@ -72,8 +73,20 @@ def draw_steps(
     return fig, ax
 
 
+TAU_FLOOR = 4.0  # the profile shows at least 1 <= tau <= 4 (AlgoPerf's range)
+TAU_MARGIN = 1.1  # room right of the last step, so the level it reaches is seen
+LOG_TAU_FROM = 10.0  # a wider tau range is drawn on a log2 axis
+
+
+def tau_range(ratios: pd.DataFrame) -> float:
+    """The largest tau to show: past every finite ratio of ``bench.analysis.performance_ratios``
+    (the last step of every curve), so each curve has levelled off before the right edge."""
+    finite = ratios["ratio"][np.isfinite(ratios["ratio"])] if not ratios.empty else []
+    return max(TAU_FLOOR, TAU_MARGIN * float(max(finite, default=1.0)))
+
+
 def draw(data: pd.DataFrame, table: Mapping[str, Style] | None = None) -> Figure:
-    """The performance profile (τ from 1 to its maximum).
+    """The performance profile (τ from 1 to its maximum; a log axis past τ = 10).
 
     Parameters
     ----------
@@ -83,8 +96,15 @@ def draw(data: pd.DataFrame, table: Mapping[str, Style] | None = None) -> Figure
         The report's styles; default: those of the optimizers drawn.
     """
     fig, ax = draw_steps(data, "tau", "rho", table)
-    ax.set_xlim(1.0, float(data["tau"].max()) if not data.empty else 4.0)
-    ax.set_xlabel("τ: steps-to-target as a multiple of the best optimizer's")
+    right = float(data["tau"].max()) if not data.empty else TAU_FLOOR
+    if right > LOG_TAU_FROM:
+        from matplotlib.ticker import FuncFormatter
+
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 4, not 2^2
+    ax.set_xlim(1.0, right)
+    ax.set_xlabel("τ: steps-to-target as a multiple of the best optimizer's"
+                  + (" (log scale)" if right > LOG_TAU_FROM else ""))  # fmt: skip
     ax.set_ylabel("share of (problem, target) pairs\nreached within τ × best")
     ax.set_title(
         "Performance profile (Dolan–Moré) over all problems and targets\n"
@@ -98,6 +118,17 @@ def figures(inputs: Inputs) -> Iterator[tuple[str, str, Figure]]:
     """In ``overview``: ``performance_profile``, when some target was reached."""
     from bench import analysis
 
-    data = profile_data(analysis.performance_profile(inputs.runs, criterion=inputs.criterion))
+    ratios = analysis.performance_ratios(inputs.runs, inputs.criterion)
+    tau_max = tau_range(ratios)
+    profile = analysis.performance_profile(inputs.runs, tau_max, criterion=inputs.criterion)
+    data = profile_data(profile)
     if not data.empty:
-        yield "overview", "performance_profile", draw(data, inputs.styles)
+        fig = draw(data, inputs.styles)
+        fig.caption = (
+            "Dolan–Moré performance profile: for each optimizer at its tuned configuration "
+            f"({inputs.configurations()}), the share of (problem, target) pairs whose median "
+            "steps-to-target over seeds is within τ times the best optimizer's; a target whose "
+            "median run missed it never counts. τ runs to "
+            f"{tau_max:.3g}, past the largest finite ratio, so every curve has levelled off."
+        )
+        yield "overview", "performance_profile", fig

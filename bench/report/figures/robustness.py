@@ -133,8 +133,7 @@ def draw(
     ax = fig.add_subplot()
     image = ax.imshow(np.ma.masked_invalid(d["median"]), cmap=cmap, norm=norm, aspect="auto")
     _write_cells(ax, d, cmap, norm)
-    ax.set_xticks(range(len(columns)), [literal(c) for c in columns],
-                  rotation=15 if len(columns) > 4 else 0)  # fmt: skip
+    ax.set_xticks(range(len(columns)), [literal(c) for c in columns])
     ax.set_yticks(range(len(rows)), [literal(r) for r in rows])
     ax.set_xlabel(literal(axis))
     ax.set_ylabel("optimizer")
@@ -146,7 +145,41 @@ def draw(
         fontsize="medium",
     )
     _colorbar(fig, ax, image, norm)
+    canvas.fit_tick_labels(ax, "x")
+    canvas.fit_tick_labels(ax, "y")
+    two_lines = fit_cell_texts(ax)
+    fig.caption = (
+        f"{problem}: colour and number, the median final training loss over seeds of each "
+        f"optimizer with each {axis}, everything else as tuned ('diverged' when most runs "
+        "did); "
+        + ("below it, the share of its runs that diverged" if two_lines else
+           "the share of diverged runs is left out: the cells are too small for a second line")
+        + ". Grey: not run, or only errors."
+    )  # fmt: skip
     return fig
+
+
+def fit_cell_texts(ax: Axes) -> bool:
+    """Shrink the cell texts so that each fits inside its cell (measured on the laid-out
+    figure); where even the smallest font does not fit, keep only their first line (the
+    median). Returns whether the texts kept both lines."""
+    from bench.report import canvas
+
+    if not ax.texts:
+        return True
+    corner = ax.transData.transform([(0, 0), (1, 1)])
+    width, height = abs(corner[1] - corner[0])
+    boxes = canvas.text_boxes(ax.texts)
+    size = ax.texts[0].get_fontsize()
+    scale = min(width / max(b.width for b in boxes), height / max(b.height for b in boxes))
+    fitted = min(size, size * 0.9 * scale)
+    for text in ax.texts:
+        text.set_fontsize(max(canvas.SMALLEST_FONT, fitted))
+    if fitted >= canvas.SMALLEST_FONT:
+        return True
+    for text in ax.texts:
+        text.set_text(text.get_text().split("\n")[0])
+    return False
 
 
 def figures(inputs: Inputs) -> Iterator[tuple[str, str, Figure]]:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from bench.report.curves import quantiles, spans_decades
 from bench.report.labels import LOG_SUFFIX, literal, with_labels
-from bench.report.style import DIVERGED_MARKER, Style, optimizer_order, style, styles
+from bench.report.style import DIVERGED_MARKER, Style, panels, style, styles
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -98,8 +98,18 @@ def _diverged_band(ax: Axes, hi: float, lo: float, log_y: bool) -> tuple[float, 
     return edge, top
 
 
+def ranked(lines: pd.DataFrame) -> list[str]:
+    """The optimizers of ``lines``, the lowest best median over its lrs first (those with no
+    finite median last, by name)."""
+    best = lines.groupby("optimizer")["median"].min()
+    finite = best[np.isfinite(best)].reset_index().sort_values(["median", "optimizer"])
+    return list(finite["optimizer"]) + sorted(set(lines["optimizer"]) - set(finite["optimizer"]))
+
+
 def draw(data: dict[str, pd.DataFrame], problem: str, table: Mapping[str, Style] | None = None):
-    """Final loss against learning rate: a dot per seed, the median as a line per optimizer.
+    """Final loss against learning rate: a dot per seed, the median as a line per optimizer;
+    small multiples past :data:`bench.report.style.MAX_PER_PANEL` optimizers (ranked by their
+    best median).
 
     Diverged runs are drawn as ``x`` in the shaded band at the top edge. Both axes are
     logarithmic (the y axis only if the losses span two decades).
@@ -120,37 +130,48 @@ def draw(data: dict[str, pd.DataFrame], problem: str, table: Mapping[str, Style]
     finite = points["loss"].to_numpy(float)
     log_y = spans_decades(finite)
     lo, hi = canvas.limits(finite, log_y)
-    fig = canvas.new_figure(5.4)
-    ax = fig.add_subplot()
-    edge, top = _diverged_band(ax, hi, lo, log_y)
-    names = optimizer_order(points["optimizer"])
+    names = ranked(lines)
+    groups = panels(names)
+    fig = canvas.new_figure(canvas.panels_height(len(groups), 5.4))
     table = table if table is not None else styles(names)
-    handles = []
-    for k, optimizer in enumerate(names):
-        # Spread optimizers slightly along lr so dots at the same lr do not hide each other.
-        shift = 10 ** (0.015 * (k - (len(names) - 1) / 2))
-        mine = points[points["optimizer"] == optimizer]
-        median = lines[lines["optimizer"] == optimizer]
-        look = style(optimizer, table)
-        handles.append(_draw_optimizer(ax, mine, median, look, shift, edge))
+    handles = {}
+    for k, (ax, group) in enumerate(zip(canvas.panel_grid(fig, len(groups)), groups, strict=True)):
+        edge, top = _diverged_band(ax, hi, lo, log_y)
+        for j, optimizer in enumerate(group):
+            # Spread optimizers slightly along lr so dots at the same lr do not hide each other.
+            shift = 10 ** (0.015 * (j - (len(group) - 1) / 2))
+            mine = points[points["optimizer"] == optimizer]
+            median = lines[lines["optimizer"] == optimizer]
+            look = style(optimizer, table)
+            handles[optimizer] = _draw_optimizer(ax, mine, median, look, shift, edge)
+        _decorate(ax, log_y, (lo, top), outer=(k % 2 == 0, k >= len(groups) - 2))
+        if len(groups) > 1:
+            first = sum(map(len, groups[:k])) + 1
+            ax.set_title(f"ranks {first}–{first + len(group) - 1}", fontsize="small")
+    seeds = int(lines["runs"].max()) if not lines.empty else 0
+    fig.suptitle(
+        literal(f"{problem}: final training loss vs learning rate\na dot per seed ({seeds} per "
+                "lr), a line through the medians"),
+        fontsize="medium",
+    )  # fmt: skip
+    canvas.legend_below(fig, [*handles.values(), canvas.diverged_handle()],
+                        [*handles, "diverged run"], columns=5)  # fmt: skip
+    return fig
+
+
+def _decorate(ax: Axes, log_y: bool, y: tuple[float, float], outer: tuple[bool, bool]) -> None:
+    """Scales, limits, grid, and the axis labels on the outer panels only."""
     ax.set_xscale("log")
     if log_y:
         ax.set_yscale("log")
-    ax.set_ylim(lo, top)
-    ax.set_xlabel("learning rate" + LOG_SUFFIX)
-    ax.set_ylabel("final training loss" + (LOG_SUFFIX if log_y else ""))
-    seeds = int(lines["runs"].max()) if not lines.empty else 0
-    ax.set_title(
-        literal(
-            f"{problem}: final training loss vs learning rate\na dot per seed ({seeds} per "
-            "lr), a line through the medians"
-        ),
-        fontsize="medium",
-    )
+    ax.set_ylim(*y)
     ax.grid(True, which="major", alpha=0.3)
-    labels = [*names, "diverged run"]
-    canvas.legend_below(fig, [*handles, canvas.diverged_handle()], labels, columns=5)
-    return fig
+    left, bottom = outer
+    if bottom:
+        ax.xaxis.set_tick_params(labelbottom=True)
+        ax.set_xlabel("learning rate" + LOG_SUFFIX)
+    if left:
+        ax.set_ylabel("final training loss" + (LOG_SUFFIX if log_y else ""))
 
 
 def figures(inputs: Inputs) -> Iterator[tuple[str, str, Figure]]:
@@ -161,4 +182,15 @@ def figures(inputs: Inputs) -> Iterator[tuple[str, str, Figure]]:
     for problem in inputs.problems:
         lines = data["lines"][data["lines"]["problem"] == problem]
         if not lines.empty and lines.groupby("optimizer")["lr"].nunique().max() > 1:
-            yield problem, "lr_sensitivity", draw(data, problem, inputs.styles)
+            fig = draw(data, problem, inputs.styles)
+            tried = "; ".join(
+                f"{name} {', '.join(f'{lr:g}' for lr in mine['lr'])}"
+                for name, mine in lines.groupby("optimizer", sort=True)
+            )
+            fig.caption = (
+                "Final training loss against learning rate: a dot per seed, a line through the "
+                "median over seeds at each lr, diverged runs as x in the shaded band at the "
+                "top. Every other setting as each optimizer's tuned configuration; the lrs "
+                f"run: {tried}."
+            )
+            yield problem, "lr_sensitivity", fig

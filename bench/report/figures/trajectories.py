@@ -18,7 +18,7 @@ from bench.grid.axes import axes
 from bench.grid.cell import Cell
 from bench.report.curves import Cells, as_cells, keys
 from bench.report.labels import labelled, literal, params_dict
-from bench.report.style import Style, optimizer_order, style, styles
+from bench.report.style import Style, optimizer_order, panels, style, styles
 from bench.run import replay
 from bench.run.engine import build_problem_by_name
 
@@ -110,7 +110,8 @@ def trajectory_data(
     Returns
     -------
     dict
-        Problem label -> ``{"paths": {optimizer: (steps + 1, 2) array}, "starts": {optimizer:
+        Problem label -> ``{"paths": {optimizer: (steps + 1, 2) array}, "final": {optimizer:
+        f at its last finite point}, "starts": {optimizer:
         (2,)}, "shared_start": bool, "minimizer": (2,), "optimum": float, "x": (resolution,),
         "y": (resolution,), "z": (resolution, resolution) log10 values, "eps": float}``.
         Problems that are not 2-D test functions, or without a traced path, are absent.
@@ -135,8 +136,10 @@ def _contours(function: Any, paths: dict[str, np.ndarray], resolution: int) -> d
     grid = np.stack(np.meshgrid(xs, ys), axis=-1)
     gap = np.maximum(function.value(grid) - optimum, 0.0)
     eps = 1e-12 * max(1.0, float(np.nanmax(gap)))
+    finals = {name: path[np.all(np.isfinite(path), axis=1)][-1:] for name, path in paths.items()}
     return {
         "paths": paths,
+        "final": {n: float(function.value(p)[0]) for n, p in finals.items() if len(p)},
         "starts": starts,
         "shared_start": len({tuple(s) for s in starts.values()}) == 1,
         "minimizer": np.asarray(function.minimizer, dtype=np.float64),
@@ -192,10 +195,28 @@ def _landmarks(ax: Axes, d: dict[str, Any]) -> tuple[list, list[str]]:
     return handles, labels
 
 
+def ranked_paths(d: dict[str, Any], function_values: Mapping[str, float]) -> list[str]:
+    """The optimizers of ``d["paths"]``, the lowest ``function_values`` (at each path's last
+    finite point) first, ties and non-finite values by name."""
+    value = {n: function_values.get(n, np.inf) for n in d["paths"]}
+    return sorted(d["paths"], key=lambda n: (not np.isfinite(value[n]), value[n], n))
+
+
+def _contour_map(ax: Axes, d: dict[str, Any], levels: np.ndarray, cmap):
+    """The filled contour map of ``d`` with its level lines; returns the filled contours."""
+    filled = ax.contourf(d["x"], d["y"], d["z"], levels=levels, cmap=cmap)
+    ax.contour(d["x"], d["y"], d["z"], levels=levels, colors="0.6", linewidths=0.4)
+    ax.set_xlim(d["x"][0], d["x"][-1])
+    ax.set_ylim(d["y"][0], d["y"][-1])
+    return filled
+
+
 def draw(
     data: dict[str, dict[str, Any]], problem: str, table: Mapping[str, Style] | None = None
 ) -> Figure:
-    """Each optimizer's path on a contour map of ``log10(f - f* + eps)``, optimum starred.
+    """Each optimizer's path on a contour map of ``log10(f - f* + eps)``, optimum marked;
+    small multiples past :data:`bench.report.style.MAX_PER_PANEL` optimizers, ranked by where
+    their paths end (lowest first).
 
     Parameters
     ----------
@@ -214,34 +235,39 @@ def draw(
     from bench.report import canvas
 
     d = data[problem]
-    fig = canvas.new_figure(6.4)
-    ax = fig.add_subplot()
+    names = ranked_paths(d, d["final"])
+    groups = panels(names)
+    fig = canvas.new_figure(canvas.panels_height(len(groups), 6.4))
     levels = MaxNLocator(nbins=20).tick_values(np.nanmin(d["z"]), np.nanmax(d["z"]))
     # The pale third of "Greys": the map stays behind the coloured paths.
     pale = ListedColormap(colormaps["Greys"](np.linspace(0.0, 0.35, 256)))
-    filled = ax.contourf(d["x"], d["y"], d["z"], levels=levels, cmap=pale)
-    ax.contour(d["x"], d["y"], d["z"], levels=levels, colors="0.6", linewidths=0.4)
     table = table if table is not None else styles(d["paths"])
-    handles = []
-    for optimizer, path in d["paths"].items():
-        look = style(optimizer, table)
-        _draw_path(ax, path, look, own_start=not d["shared_start"])
-        handles.append(Line2D([], [], **look.kwargs(), linewidth=1.6, markersize=7))
-    more_handles, more_labels = _landmarks(ax, d)
-    ax.set_xlim(d["x"][0], d["x"][-1])
-    ax.set_ylim(d["y"][0], d["y"][-1])
-    ax.set_xlabel("x₁")
-    ax.set_ylabel("x₂")
-    ax.set_title(
-        literal(
-            f"{problem}: path of each optimizer's first seed at its tuned configuration\n"
-            "(marker: last point)"
-        ),
+    handles = {}
+    grid = canvas.panel_grid(fig, len(groups))
+    for k, (ax, group) in enumerate(zip(grid, groups, strict=True)):
+        filled = _contour_map(ax, d, levels, pale)
+        for optimizer in group:
+            look = style(optimizer, table)
+            _draw_path(ax, d["paths"][optimizer], look, own_start=not d["shared_start"])
+            handles[optimizer] = Line2D([], [], **look.kwargs(), linewidth=1.6, markersize=7)
+        more_handles, more_labels = _landmarks(ax, d)
+        if k >= len(groups) - 2:
+            ax.xaxis.set_tick_params(labelbottom=True)
+            ax.set_xlabel("x₁")
+        if k % 2 == 0:
+            ax.set_ylabel("x₂")
+        if len(groups) > 1:
+            first = sum(map(len, groups[:k])) + 1
+            ax.set_title(f"ranks {first}–{first + len(group) - 1} by final value",
+                         fontsize="small")  # fmt: skip
+    fig.suptitle(
+        literal(f"{problem}: path of each optimizer's first seed at its tuned configuration "
+                "(marker: last point)"),
         fontsize="medium",
-    )
-    fig.colorbar(filled, ax=ax, shrink=0.9).set_label("log₁₀(f − f* + ε)")
-    labels = [*d["paths"], *more_labels]
-    canvas.legend_below(fig, handles + more_handles, labels, columns=5)
+    )  # fmt: skip
+    fig.colorbar(filled, ax=grid, shrink=0.9).set_label("log₁₀(f − f* + ε)")
+    canvas.legend_below(fig, [*handles.values(), *more_handles], [*handles, *more_labels],
+                        columns=5)  # fmt: skip
     return fig
 
 
@@ -253,4 +279,10 @@ def figures(inputs: Inputs) -> Iterator[tuple[str, str, Figure]]:
     data = trajectory_data(inputs.runs, inputs.tuned, paths)
     for problem in inputs.problems:
         if problem in data:
-            yield problem, "trajectories", draw(data, problem, inputs.styles)
+            fig = draw(data, problem, inputs.styles)
+            fig.caption = (
+                "The path of each optimizer's first seed, replayed step by step, on a contour "
+                "map of log10(f − f* + ε); a marker at its last point. Each optimizer at its "
+                f"tuned configuration ({inputs.configurations(problem)})."
+            )
+            yield problem, "trajectories", fig

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import re
 
 import pytest
 
@@ -84,3 +85,28 @@ def test_markdown_escapes_names_from_the_stores(comparison):
     table.loc[table["verdict"] == "regression", "optimizer"] = "[x](javascript:alert(1))"
     md = format_comparison(dataclasses.replace(comparison, table=table), "md")
     assert "[x](javascript:" not in md and "\\[x\\](javascript:alert(1))" in md
+
+
+def test_times_carry_their_unit_the_change_is_explained_and_quiet_rows_say_no_change(
+    comparison,
+):
+    from bench.commands.compare import narrow
+
+    table = format_comparison(comparison, show_all=True)
+    rows = [line for line in table.splitlines() if "  time_per_step  " in line]
+    assert rows and all(re.search(r"\d us +\d+(\.\d+)? us", line) for line in rows), rows
+    quiet = comparison.table["verdict"].eq("").sum()
+    assert quiet > 0 and sum(line.startswith("no change ") for line in table.splitlines()) == (
+        quiet
+    )
+    assert any(line.startswith("not significant ") for line in table.splitlines())
+    assert "change: the relative change of the median, (current - base) / base" in table
+    assert "no change: within 5%" in table
+    md = format_comparison(comparison, "md", show_all=True)
+    assert "| no change |" in md and "change: the relative change" in md
+    thin = narrow(format_comparison(comparison), comparison, False)
+    assert max(map(len, thin.splitlines())) <= 80
+    assert "444 us -> 800 us" in thin and "\n\nchange: the relative change" in thin
+    assert thin.splitlines()[-1].endswith("significant") and thin.splitlines()[-2] != ""
+    csv = format_comparison(comparison, "csv")  # tools keep the analysis' own verdicts
+    assert "no change" not in csv and "not significant" not in csv

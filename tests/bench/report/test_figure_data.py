@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 
 from bench.grid.cell import Cell
-from bench.report.curves import curve_bands, divergence_marks, quantiles, spans_decades
+from bench.report.curves import (
+    curve_bands,
+    diverged_paths,
+    divergence_marks,
+    quantiles,
+    spans_decades,
+)
 from bench.report.figures import accuracy, robustness, sensitivity, trajectories
 from bench.report.figures.convergence import convergence_data
 from bench.report.figures.ecdf import ecdf_data
@@ -132,13 +138,41 @@ def test_a_diverged_run_counts_as_inf_from_its_step_and_is_marked_there():
                     ("b", 2, "sgd", "diverged", 15))  # fmt: skip
     # Seed 2 logged steps 0 and 10, then blew up at step 15: no point at step 20.
     curves = curve_rows(runs, {1: [8, 1, 0.5], 2: [8, 2, 0.25], 3: [8, 6]})
-    bands = curve_bands(curves, runs, ["b"])
+    bands = curve_bands(curves, runs, ["b"], diverged="counted")
     np.testing.assert_allclose(bands["median"], [8, 2, 0.5])
     assert bands["q75"].tolist()[-1] == INF  # between 0.5 and inf
     assert bands["diverged"].tolist() == [0, 0, 1]
     assert bands["seeds"].tolist() == [3, 3, 3]
     marks = divergence_marks(curves, runs, ["b"])
     assert marks[["seed", "step", "x", "y"]].values.tolist() == [[2, 15, 15.0, 6.0]]
+
+
+def test_a_diverged_run_is_left_out_of_the_band_and_drawn_as_its_own_path():
+    runs = run_rows(("b", 0, "sgd", "done", None), ("b", 1, "sgd", "done", None),
+                    ("b", 2, "sgd", "diverged", 15))  # fmt: skip
+    curves = curve_rows(runs, {1: [8, 1, 0.5], 2: [8, 2, 0.25], 3: [8, 6]})
+    bands = curve_bands(curves, runs, ["b"])  # the default: diverged runs apart
+    np.testing.assert_allclose(bands["median"], [8, 1.5, 0.375])
+    np.testing.assert_allclose(bands["q75"], [8, 1.75, 0.4375])  # finite: no band to the edge
+    assert bands["seeds"].tolist() == [2, 2, 2]
+    assert bands["diverged"].tolist() == [0, 0, 1]
+    paths = diverged_paths(curves, runs, ["b"])
+    assert paths[["seed", "step", "x", "y"]].values.tolist() == [
+        [2, 0, 0.0, 8.0],
+        [2, 10, 10.0, 6.0],
+        [2, 15, 15.0, 6.0],  # ends at its divergence step, at its last finite value
+    ]
+    with pytest.raises(ValueError, match="diverged must be"):
+        curve_bands(curves, runs, ["b"], diverged="ignored")
+
+
+def test_a_cell_whose_runs_all_diverged_has_paths_and_no_band():
+    runs = run_rows(("c", 0, "sgd", "diverged", 20), ("c", 1, "sgd", "diverged", 0))
+    curves = curve_rows(runs, {1: [8, 3, 1e30], 2: [np.nan]}, times={1: [0, 0.5, 0.9], 2: [0]})
+    assert curve_bands(curves, runs, ["c"]).empty
+    paths = diverged_paths(curves, runs, ["c"], x="time")
+    points = paths[["seed", "x", "y"]].values.tolist()
+    assert points == [[0, 0.0, 8.0], [0, 0.5, 3.0], [0, 0.5, 3.0]]
 
 
 def test_divergence_marks_use_the_last_finite_point_before_the_step():
@@ -148,7 +182,7 @@ def test_divergence_marks_use_the_last_finite_point_before_the_step():
     marks = divergence_marks(curves, runs, ["c"], x="time").set_index("seed")
     assert marks.loc[0, "step"] == 20 and marks.loc[0, "y"] == 3 and marks.loc[0, "x"] == 0.5
     assert marks.loc[1, "step"] == 0 and np.isnan(marks.loc[1, "y"])
-    bands = curve_bands(curves, runs, ["c"])
+    bands = curve_bands(curves, runs, ["c"], diverged="counted")
     assert bands["median"].tolist() == [INF] * 3  # seed 1 is inf from step 0 on, 2 seeds
 
 
@@ -156,7 +190,7 @@ def test_a_run_diverged_before_its_first_logged_point_still_counts():
     runs = run_rows(("d", 0, "sgd", "done", None), ("d", 1, "sgd", "diverged", 0),
                     ("d", 2, "sgd", "diverged", 0))  # fmt: skip
     curves = curve_rows(runs, {1: [8, 1, 0.5], 2: [], 3: []})
-    bands = curve_bands(curves, runs, ["d"])
+    bands = curve_bands(curves, runs, ["d"], diverged="counted")
     assert bands["median"].tolist() == [INF] * 3
     assert bands["seeds"].tolist() == [3] * 3
 
@@ -175,7 +209,7 @@ def test_time_axis_takes_the_median_time_of_the_seeds():
 def test_accuracy_of_a_diverged_run_counts_as_zero():
     runs = run_rows(("f", 0, "sgd", "done", None), ("f", 1, "sgd", "diverged", 5))
     curves = curve_rows(runs, {1: [0.5, 0.9, 0.9], 2: [0.5]}, metric="test_accuracy")
-    bands = curve_bands(curves, runs, ["f"], metric="test_accuracy")
+    bands = curve_bands(curves, runs, ["f"], metric="test_accuracy", diverged="counted")
     np.testing.assert_allclose(bands["median"], [0.5, 0.45, 0.45])
 
 

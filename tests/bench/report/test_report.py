@@ -72,6 +72,10 @@ def report(tmp_path_factory):
                  ["report", str(store), "-o", str(folder / "out")]):  # fmt: skip
         done = subprocess.run([*optbench, *args], cwd=folder, capture_output=True, timeout=240)
         assert done.returncode == 0, done.stderr.decode()[-3000:]
+    # report prints a progress line per figure on stderr, numbered, with the time so far
+    progress = re.findall(r"^figure (\d+): (\S+)", done.stderr.decode(), re.MULTILINE)
+    assert [int(n) for n, _ in progress] == list(range(1, len(progress) + 1))
+    assert sum(name.endswith(".png") for _, name in progress) == len(list(folder.glob("out/*.png")))
     return folder / "out"
 
 
@@ -85,9 +89,13 @@ def test_html_has_every_section_and_embeds_every_figure(report):
     assert len(images) == len(pngs) >= 8
     assert all(src.startswith("data:image/png;base64,") for src in images)
     assert "http://" not in page and "https://" not in page  # nothing fetched from the network
-    for name in ("convergence_step", "convergence_time", "lr_sensitivity", "trajectories",
-                 "accuracy", "performance_profile", "runtime_ecdf", "clip_"):  # fmt: skip
+    for name in ("convergence_step", "lr_sensitivity", "trajectories", "accuracy",
+                 "performance_profile", "runtime_ecdf", "clip_"):  # fmt: skip
         assert any(name in png.name for png in pngs), name
+    # Each problem has its loss-vs-time figure, or the note saying why not (the timer rule).
+    timed = [png for png in pngs if "convergence_time" in png.name]
+    assert len(timed) + page.count("No loss-vs-time figure") == 2
+    assert page.count("<figcaption>Line: median training loss over seeds; band: interquartile") >= 2
 
 
 def test_markdown_links_the_pngs_written_beside_it(report):

@@ -137,6 +137,8 @@ def test_every_text_matplotlib_draws_from_a_name_is_literal(store):
         runs, curves = db.runs(), db.curves()
     drawn = 0
     for _, _, figure in figures(runs, curves, trajectories=False):
+        if isinstance(figure, str):  # a figure left out: a note, nothing drawn
+            continue
         figure.savefig(io.BytesIO(), format="png")  # lays out every text, ticks included
         for text in figure.findobj(Text):
             if re.search(r"x\^|x_|nocommand", text.get_text()):

@@ -95,3 +95,14 @@ def test_styles_do_not_depend_on_the_process_and_need_no_matplotlib():
         for seed in ("1", "2")
     }  # fmt: skip
     assert outputs == {f"{styles(['my<plugin>', 'adam'])} False\n"}
+
+
+def test_panels_are_as_few_and_as_even_as_the_limit_allows():
+    from bench.report.style import MAX_PER_PANEL, panels
+
+    names = [f"o{k}" for k in range(19)]
+    assert [len(p) for p in panels(names)] == [5, 5, 5, 4]
+    assert sum(panels(names), []) == names  # in order, each once
+    assert panels(names[:MAX_PER_PANEL]) == [names[:MAX_PER_PANEL]]
+    assert [len(p) for p in panels(names[:6])] == [3, 3]
+    assert [len(p) for p in panels(names, limit=8)] == [7, 6, 6]
