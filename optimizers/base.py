@@ -161,7 +161,9 @@ class Optimizer:
         coefficients = self.settled_coefficients(state, self._lr(lr))
         buffers = [state.buffers.get(name) for name in self.state_buffers]
         launcher = fused.launcher_for(type(self).update)
-        per_run_values = any(isinstance(c, np.ndarray) for c in coefficients.values())
+        per_run_values = not per_run.plain(coefficients) and any(
+            type(c) is np.ndarray for c in coefficients.values()
+        )
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             arrays = (p, g, *[None if b is None else b[i] for b in buffers])
             if per_run_values:
@@ -170,8 +172,32 @@ class Optimizer:
                 blocked.apply(self.update, arrays, state.work[i], **coefficients)
 
     def settled_coefficients(self, state: State, lr) -> dict[str, Any]:
-        """``coefficients(state, lr)`` with uniform per-run arrays as Python scalars."""
-        return {k: per_run.settle(v) for k, v in self.coefficients(state, lr).items()}
+        """``coefficients(state, lr)`` with uniform per-run arrays as Python scalars.
+
+        When every per-run field and ``lr`` hold one value across the runs (a configuration
+        stacked alone), the coefficients are those of the same configuration built from Python
+        numbers: the same bits, computed once instead of once per run.
+        """
+        twin = self._scalar_twin()
+        if twin is not None and twin is not self:
+            if type(lr) is not np.ndarray:
+                return twin.settled_coefficients(state, lr)
+            if per_run.uniform(lr):
+                return twin.settled_coefficients(state, lr[0].item())
+        coefficients = self.coefficients(state, lr)
+        if per_run.plain(coefficients):
+            return coefficients  # Python numbers already: the one-configuration path
+        return {k: per_run.settle(v) for k, v in coefficients.items()}
+
+    def _scalar_twin(self) -> Optimizer | None:
+        """``per_run.scalar_twin(self)``, memoised on the instance (it depends only on the
+        frozen fields)."""
+        try:
+            return self.__dict__["_twin"]
+        except KeyError:
+            twin = per_run.scalar_twin(self)
+            object.__setattr__(self, "_twin", twin)
+            return twin
 
     def coefficients_for(self, coefficients: dict[str, Any], p: np.ndarray) -> dict[str, Any]:
         """Settled coefficients for the array ``p``: per-run ones shaped (R, 1, ..., 1) in
