@@ -11,11 +11,14 @@ clipping strategies share to do so:
   that skips work for a zero weight decay or momentum does different arithmetic), and
   :func:`stack_fields`, which concatenates the continuous fields of configurations of one
   signature;
-- :func:`power`, the one ``x ** y`` of every coefficient, so that a scalar and a per-run array give
-  the same bits (NumPy's SIMD ``power`` is not libm's ``pow`` on every machine);
+- :func:`power` and :func:`sqrt`, the ``x ** y`` and square root of every coefficient, so that a
+  number and a per-run array give the same bits as today's Python arithmetic (NumPy's SIMD
+  ``power`` is not libm's ``pow`` on every machine);
 - :func:`settle` and :func:`broadcast`: a coefficient array whose values are all equal becomes a
   Python float (the one-configuration path: fused kernels, blocks), any other becomes an
-  (R, 1, ..., 1) array of the parameter's dtype, as NumPy's weak Python floats would be.
+  (R, 1, ..., 1) array of the parameter's dtype, as NumPy's weak Python floats would be;
+- :func:`scalar_twin`: a configuration stacked alone, as Python numbers, whose coefficients
+  ``Optimizer.settled_coefficients`` computes once instead of once per run.
 """
 
 from __future__ import annotations
