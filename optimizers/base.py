@@ -164,10 +164,12 @@ class Optimizer:
         per_run_values = not per_run.plain(coefficients) and any(
             type(c) is np.ndarray for c in coefficients.values()
         )
+        parts = per_run.segments(coefficients) if per_run_values else None
+        shaped: dict = {}  # the broadcast coefficients, per (ndim, dtype) of the param arrays
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             arrays = (p, g, *[None if b is None else b[i] for b in buffers])
             if per_run_values:
-                self._apply_per_run(launcher, arrays, state.work[i], coefficients)
+                self._apply_per_run(launcher, arrays, state.work[i], coefficients, parts, shaped)
             elif launcher is None or not fused.try_launch(launcher, self, arrays, coefficients):
                 blocked.apply(self.update, arrays, state.work[i], **coefficients)
 
@@ -205,7 +207,7 @@ class Optimizer:
         owner = type(self).name or type(self).__name__
         return {k: per_run.broadcast(v, p, owner) for k, v in coefficients.items()}
 
-    def _apply_per_run(self, launcher, arrays, work, coefficients) -> None:
+    def _apply_per_run(self, launcher, arrays, work, coefficients, parts, shaped) -> None:
         """One array's update with truly per-run coefficients.
 
         When the runs that share their coefficients hold arrays large enough to block, each
@@ -214,9 +216,11 @@ class Optimizer:
         arithmetic of every element is the same either way.
         """
         p = arrays[0]
-        parts = per_run.segments(coefficients)
         if p.nbytes < blocked.MIN_BLOCKED_BYTES * len(parts):
-            self.update(*arrays, *work, **self.coefficients_for(coefficients, p))
+            key = (p.ndim, p.dtype)
+            if key not in shaped:
+                shaped[key] = self.coefficients_for(coefficients, p)
+            self.update(*arrays, *work, **shaped[key])
             return
         for start, stop in parts:
             scalars = per_run.at(coefficients, start)
