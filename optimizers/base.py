@@ -193,13 +193,12 @@ class Optimizer:
 
     def _scalar_twin(self) -> Optimizer | None:
         """``per_run.scalar_twin(self)``, memoised on the instance (it depends only on the
-        frozen fields)."""
-        try:
-            return self.__dict__["_twin"]
-        except KeyError:
+        frozen fields); "self" is memoised as a string, so the instance never refers to itself."""
+        twin = self.__dict__.get("_twin", "unknown")
+        if twin == "unknown":
             twin = per_run.scalar_twin(self)
-            object.__setattr__(self, "_twin", twin)
-            return twin
+            object.__setattr__(self, "_twin", "self" if twin is self else twin)
+        return self if twin == "self" else twin
 
     def coefficients_for(self, coefficients: dict[str, Any], p: np.ndarray) -> dict[str, Any]:
         """Settled coefficients for the array ``p``: per-run ones shaped (R, 1, ..., 1) in
