@@ -27,6 +27,11 @@ from optimizers.per_run import check_same_signature
 from optimizers.registry import Registry
 
 Params = list[np.ndarray]
+# Elements per segment of runs from which per-run steps call a rule's fused kernel once per
+# segment rather than broadcasting on the NumPy path. Measured here (adam, float64, 10 segments
+# of 10 runs): the broadcast path took 0.7x the segments' time at 10^3 elements per segment,
+# 2.1x at 10^4 (sgd 0.4x and 1.3x, rmsprop 0.6x and 1.7x).
+FUSED_SEGMENT_SIZE = 4096
 
 
 @dataclasses.dataclass
@@ -209,13 +214,15 @@ class Optimizer:
     def _apply_per_run(self, launcher, arrays, work, coefficients, parts, shaped) -> None:
         """One array's update with truly per-run coefficients.
 
-        When the runs that share their coefficients hold arrays large enough to block, each
-        such segment is stepped alone with its scalars (fused kernel or blocks); otherwise the
-        whole array is stepped at once with the coefficients broadcast over the runs axis. The
-        arithmetic of every element is the same either way.
+        When the runs that share their coefficients hold arrays large enough to block, or to
+        pay a fused kernel's call, each such segment is stepped alone with its scalars (fused
+        kernel or blocks); otherwise the whole array is stepped at once with the coefficients
+        broadcast over the runs axis. The arithmetic of every element is the same either way.
         """
         p = arrays[0]
-        if p.nbytes < blocked.MIN_BLOCKED_BYTES * len(parts):
+        large = p.nbytes >= blocked.MIN_BLOCKED_BYTES * len(parts)
+        fusable = launcher is not None and p.size >= FUSED_SEGMENT_SIZE * len(parts)
+        if not (large or fusable):
             key = (p.ndim, p.dtype)
             if key not in shaped:
                 shaped[key] = self.coefficients_for(coefficients, p)
