@@ -27,6 +27,11 @@ from optimizers.per_run import check_same_signature
 from optimizers.registry import Registry
 
 Params = list[np.ndarray]
+# Elements per segment of runs from which per-run steps call a rule's fused kernel once per
+# segment rather than broadcasting on the NumPy path. Measured here (adam, float64, 10 segments
+# of 10 runs): the broadcast path took 0.7x the segments' time at 10^3 elements per segment,
+# 2.1x at 10^4 (sgd 0.4x and 1.3x, rmsprop 0.6x and 1.7x).
+FUSED_SEGMENT_SIZE = 4096
 
 
 @dataclasses.dataclass
@@ -164,17 +169,44 @@ class Optimizer:
         coefficients = self.settled_coefficients(state, self._lr(lr))
         buffers = [state.buffers.get(name) for name in self.state_buffers]
         launcher = fused.launcher_for(type(self).update)
-        per_run_values = any(isinstance(c, np.ndarray) for c in coefficients.values())
+        per_run_values = not per_run.plain(coefficients) and any(
+            type(c) is np.ndarray for c in coefficients.values()
+        )
+        parts = per_run.segments(coefficients) if per_run_values else None
+        shaped: dict = {}  # the broadcast coefficients, per (ndim, dtype) of the param arrays
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             arrays = (p, g, *[None if b is None else b[i] for b in buffers])
             if per_run_values:
-                self._apply_per_run(launcher, arrays, state.work[i], coefficients)
+                self._apply_per_run(launcher, arrays, state.work[i], coefficients, parts, shaped)
             elif launcher is None or not fused.try_launch(launcher, self, arrays, coefficients):
                 blocked.apply(self.update, arrays, state.work[i], **coefficients)
 
     def settled_coefficients(self, state: State, lr) -> dict[str, Any]:
-        """``coefficients(state, lr)`` with uniform per-run arrays as Python scalars."""
-        return {k: per_run.settle(v) for k, v in self.coefficients(state, lr).items()}
+        """``coefficients(state, lr)`` with uniform per-run arrays as Python scalars.
+
+        When every per-run field and ``lr`` hold one value across the runs (a configuration
+        stacked alone), the coefficients are those of the same configuration built from Python
+        numbers: the same bits, computed once instead of once per run.
+        """
+        twin = self._scalar_twin()
+        if twin is not None and twin is not self:
+            if type(lr) is not np.ndarray:
+                return twin.settled_coefficients(state, lr)
+            if per_run.uniform(lr):
+                return twin.settled_coefficients(state, lr[0].item())
+        coefficients = self.coefficients(state, lr)
+        if per_run.plain(coefficients):
+            return coefficients  # Python numbers already: the one-configuration path
+        return {k: per_run.settle(v) for k, v in coefficients.items()}
+
+    def _scalar_twin(self) -> Optimizer | None:
+        """``per_run.scalar_twin(self)``, memoised on the instance (it depends only on the
+        frozen fields); "self" is memoised as a string, so the instance never refers to itself."""
+        twin = self.__dict__.get("_twin", "unknown")
+        if twin == "unknown":
+            twin = per_run.scalar_twin(self)
+            object.__setattr__(self, "_twin", "self" if twin is self else twin)
+        return self if twin == "self" else twin
 
     def coefficients_for(self, coefficients: dict[str, Any], p: np.ndarray) -> dict[str, Any]:
         """Settled coefficients for the array ``p``: per-run ones shaped (R, 1, ..., 1) in
@@ -182,18 +214,22 @@ class Optimizer:
         owner = type(self).name or type(self).__name__
         return {k: per_run.broadcast(v, p, owner) for k, v in coefficients.items()}
 
-    def _apply_per_run(self, launcher, arrays, work, coefficients) -> None:
+    def _apply_per_run(self, launcher, arrays, work, coefficients, parts, shaped) -> None:
         """One array's update with truly per-run coefficients.
 
-        When the runs that share their coefficients hold arrays large enough to block, each
-        such segment is stepped alone with its scalars (fused kernel or blocks); otherwise the
-        whole array is stepped at once with the coefficients broadcast over the runs axis. The
-        arithmetic of every element is the same either way.
+        When the runs that share their coefficients hold arrays large enough to block, or to
+        pay a fused kernel's call, each such segment is stepped alone with its scalars (fused
+        kernel or blocks); otherwise the whole array is stepped at once with the coefficients
+        broadcast over the runs axis. The arithmetic of every element is the same either way.
         """
         p = arrays[0]
-        parts = per_run.segments(coefficients)
-        if p.nbytes < blocked.MIN_BLOCKED_BYTES * len(parts):
-            self.update(*arrays, *work, **self.coefficients_for(coefficients, p))
+        large = p.nbytes >= blocked.MIN_BLOCKED_BYTES * len(parts)
+        fusable = launcher is not None and p.size >= FUSED_SEGMENT_SIZE * len(parts)
+        if not (large or fusable):
+            key = (p.ndim, p.dtype)
+            if key not in shaped:
+                shaped[key] = self.coefficients_for(coefficients, p)
+            self.update(*arrays, *work, **shaped[key])
             return
         for start, stop in parts:
             scalars = per_run.at(coefficients, start)

@@ -11,16 +11,20 @@ clipping strategies share to do so:
   that skips work for a zero weight decay or momentum does different arithmetic), and
   :func:`stack_fields`, which concatenates the continuous fields of configurations of one
   signature;
-- :func:`power`, the one ``x ** y`` of every coefficient, so that a scalar and a per-run array give
-  the same bits (NumPy's SIMD ``power`` is not libm's ``pow`` on every machine);
+- :func:`power` and :func:`sqrt`, the ``x ** y`` and square root of every coefficient, so that a
+  number and a per-run array give the same bits as today's Python arithmetic (NumPy's SIMD
+  ``power`` is not libm's ``pow`` on every machine);
 - :func:`settle` and :func:`broadcast`: a coefficient array whose values are all equal becomes a
   Python float (the one-configuration path: fused kernels, blocks), any other becomes an
-  (R, 1, ..., 1) array of the parameter's dtype, as NumPy's weak Python floats would be.
+  (R, 1, ..., 1) array of the parameter's dtype, as NumPy's weak Python floats would be;
+- :func:`scalar_twin`: a configuration stacked alone, as Python numbers, whose coefficients
+  ``Optimizer.settled_coefficients`` computes once instead of once per run.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,9 +54,25 @@ def zero_state(value: Any) -> bool | str:
 
 
 def power(base: Any, exponent: Any) -> Any:
-    """``base ** exponent`` by ``np.power``, elementwise; a Python float for scalar inputs."""
-    result = np.power(np.asarray(base, dtype=np.float64), exponent)
-    return result if isinstance(result, np.ndarray) and result.ndim else float(result)
+    """``base ** exponent`` by Python's ``**`` (libm's ``pow``), elementwise over per-run arrays.
+
+    NumPy's ``np.power`` is not libm's ``pow`` on every machine (AVX-512 builds differ in the last
+    bit), so arrays are not given to it: each stretch of runs sharing (base, exponent) -- a
+    configuration's runs -- gets one ``**``, the very one its configuration alone computes.
+    """
+    if type(base) is not np.ndarray and type(exponent) is not np.ndarray:
+        return base**exponent
+    bases, exponents = np.broadcast_arrays(base, exponent)
+    change = (bases[1:] != bases[:-1]) | (exponents[1:] != exponents[:-1])
+    starts = np.flatnonzero(np.concatenate(([True], change)))
+    values = [b**e for b, e in zip(bases[starts].tolist(), exponents[starts].tolist(), strict=True)]
+    return np.repeat(np.array(values, dtype=np.float64), np.diff(np.append(starts, bases.size)))
+
+
+def sqrt(x: Any) -> Any:
+    """The square root, correctly rounded (``math.sqrt`` and ``np.sqrt`` agree bit for bit): a
+    Python float for a Python float, so that the one-configuration path stays in Python floats."""
+    return math.sqrt(x) if type(x) is float else np.sqrt(x)
 
 
 def _items(value: Any) -> list[tuple[str, Any]]:
@@ -134,18 +154,49 @@ def _concatenate(values: list, runs: list[int], what: str, field: str) -> np.nda
     return np.concatenate(pieces)
 
 
+PLAIN = frozenset((float, bool, int, type(None)))
+
+
+def plain(coefficients: dict[str, Any]) -> bool:
+    """Whether every coefficient is a Python number (or None): nothing to settle or broadcast."""
+    return all(map(PLAIN.__contains__, map(type, coefficients.values())))
+
+
 def settle(value: Any) -> Any:
     """A coefficient as ``step`` passes it on: uniform arrays and NumPy scalars become Python
     scalars, other (R,) arrays stay arrays."""
+    if type(value) in PLAIN:  # the common case first: this runs for every coefficient per step
+        return value
     if isinstance(value, np.ndarray):
         if value.ndim == 0:
             return value.item()
-        if (value == value[0]).all():
+        if uniform(value):
             return value[0].item()
         return value
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def uniform(values: np.ndarray) -> bool:
+    """Whether every value of a 1-D array equals the first (NaN never does)."""
+    return bool((values == values[0]).all())
+
+
+def scalar_twin(obj: Any) -> Any:
+    """``obj`` with every per-run field holding one value across its runs as a Python float;
+    ``obj`` itself if it holds no arrays, None if some field's values differ across runs."""
+    scalars = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        parts = [v for _, v in _items(value)]
+        if not any(isinstance(v, np.ndarray) for v in parts):
+            continue
+        if not all(uniform(v) for v in parts if isinstance(v, np.ndarray)):
+            return None
+        settled = [v[0].item() if isinstance(v, np.ndarray) else v for v in parts]
+        scalars[f.name] = tuple(settled) if isinstance(value, tuple | list) else settled[0]
+    return dataclasses.replace(obj, **scalars) if scalars else obj
 
 
 def broadcast(value: Any, p: np.ndarray, owner: str = "optimizer") -> Any:

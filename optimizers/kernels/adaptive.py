@@ -1,11 +1,11 @@
-"""AdaGrad and RMSprop (:mod:`optimizers.rules.adaptive`) as one fused loop each."""
+"""AdaGrad, RMSprop and AdaDelta (:mod:`optimizers.rules.adaptive`) as one fused loop each."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from optimizers.kernels import kernel
-from optimizers.rules.adaptive import Adagrad, RMSprop
+from optimizers.rules.adaptive import Adadelta, Adagrad, RMSprop
 
 
 @kernel
@@ -70,4 +70,31 @@ def launch_rmsprop(
     )  # fmt: skip
 
 
-LAUNCHERS = {Adagrad.update: launch_adagrad, RMSprop.update: launch_rmsprop}
+@kernel
+def adadelta(p, g, square_avg, acc_delta, coupled, wd, rho, rest, eps, neg_lr):
+    """Every scalar is of the params' dtype: ``rest`` = 1 - rho, ``neg_lr`` = -lr."""
+    for i in range(p.size):
+        d = g[i]
+        if coupled:
+            d = p[i] * wd + d
+        v = square_avg[i] * rho + d * d * rest
+        square_avg[i] = v
+        delta = np.sqrt(acc_delta[i] + eps) / np.sqrt(v + eps) * d
+        acc_delta[i] = acc_delta[i] * rho + delta * delta * rest
+        p[i] = p[i] + delta * neg_lr
+
+
+def launch_adadelta(opt, p, g, square_avg, acc_delta, *, lr, weight_decay, rho, rest, eps) -> None:
+    """Adadelta.update's arguments, scratch buffers left out."""
+    f = p.dtype.type
+    adadelta(
+        p, g, square_avg, acc_delta, bool(weight_decay), f(weight_decay),
+        f(rho), f(rest), f(eps), f(-lr),
+    )  # fmt: skip
+
+
+LAUNCHERS = {
+    Adagrad.update: launch_adagrad,
+    RMSprop.update: launch_rmsprop,
+    Adadelta.update: launch_adadelta,
+}

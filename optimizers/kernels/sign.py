@@ -1,9 +1,9 @@
-"""Lion (:meth:`optimizers.rules.sign.Lion.update`) as one fused loop."""
+"""Lion and Rprop (:mod:`optimizers.rules.sign`) as one fused loop each."""
 
 from __future__ import annotations
 
 from optimizers.kernels import kernel
-from optimizers.rules.sign import Lion
+from optimizers.rules.sign import Lion, Rprop
 
 
 @kernel
@@ -31,4 +31,27 @@ def launch(opt, p, g, exp_avg, *, lr, beta1, rest1, beta2, rest2, weight_decay, 
     )  # fmt: skip
 
 
-LAUNCHERS = {Lion.update: launch}
+@kernel
+def rprop(p, g, prev, step_size, eta_minus, eta_plus, low, high, one):
+    """Every scalar is of the params' dtype; ``one`` = 1."""
+    zero = one - one
+    for i in range(p.size):
+        x = g[i] * prev[i]
+        factor = eta_plus if x > zero else (eta_minus if x < zero else one)
+        s = step_size[i] * factor
+        s = low if s < low else s  # np.clip: NaN stays NaN
+        s = high if s > high else s
+        step_size[i] = s
+        d = zero if x < zero else g[i]  # a sign change skips this step's update
+        prev[i] = d
+        sign = one if d > zero else (-one if d < zero else (d if d != d else zero))
+        p[i] = p[i] - sign * s
+
+
+def launch_rprop(opt, p, g, prev, step_size, *, eta_minus, eta_plus, low, high) -> None:
+    """Rprop.update's arguments, scratch and mask buffers left out."""
+    f = p.dtype.type
+    rprop(p, g, prev, step_size, f(eta_minus), f(eta_plus), f(low), f(high), f(1.0))
+
+
+LAUNCHERS = {Lion.update: launch, Rprop.update: launch_rprop}

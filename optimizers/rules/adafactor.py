@@ -105,7 +105,9 @@ class Adafactor(Optimizer):
             "weight_decay": self.weight_decay,
             "keep": 1.0 - lr * self.weight_decay,
             "weight": power(t, self.beta2_decay),  # 1 - beta2_hat
-            "rho": np.minimum(lr, 1.0 / math.sqrt(t)),
+            "rho": np.minimum(lr, 1.0 / math.sqrt(t))
+            if type(lr) is np.ndarray
+            else min(lr, 1.0 / math.sqrt(t)),
             "eps2": self.eps[1],
         }
 

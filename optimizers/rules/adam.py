@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from optimizers.base import Optimizer, State, add_weight_decay, register, validate_common
-from optimizers.per_run import nonzero, power
+from optimizers.per_run import nonzero, power, sqrt
 
 INF = math.inf
 OPEN_UNIT = (0.0, 1.0, False, True)  # betas live in [0, 1)
@@ -46,7 +46,7 @@ class _AdamBase(Optimizer):
             "rest2": 1.0 - beta2,
         }
 
-    def _decayed_grad(self, p, g, out, *, weight_decay, keep, **moments):
+    def _decayed_grad(self, p, g, out, weight_decay, keep):
         """Apply weight decay: decoupled (θ ← θ(1 − γλ)) or coupled (g ← g + λθ)."""
         if getattr(self, "decoupled_weight_decay", False):
             if nonzero(weight_decay):
@@ -55,7 +55,7 @@ class _AdamBase(Optimizer):
         return add_weight_decay(g, p, weight_decay, out=out)
 
     @staticmethod
-    def _update_moments(d, exp_avg, exp_avg_sq, work, *, beta1, rest1, beta2, rest2, **decay):
+    def _update_moments(d, exp_avg, exp_avg_sq, work, beta1, rest1, beta2, rest2):
         """m ← β1 m + (1 − β1) g and v ← β2 v + (1 − β2) g²."""
         exp_avg *= beta1
         np.multiply(d, rest1, out=work)
@@ -94,7 +94,7 @@ class Adam(_AdamBase):
 
     def coefficients(self, state: State, lr) -> dict:
         beta1, beta2 = self.betas
-        sqrt_bias_correction2 = np.sqrt(1.0 - power(beta2, state.step))
+        sqrt_bias_correction2 = sqrt(1.0 - power(beta2, state.step))
         # Both bias corrections go into two scalars, which saves a pass over the arrays (Kingma &
         # Ba 2015, end of section 2): gamma m_hat / (sqrt(v_hat) + eps)
         #   = (gamma sqrt(1 - beta2^t) / (1 - beta1^t)) m / (sqrt(v) + eps sqrt(1 - beta2^t)).
@@ -106,11 +106,12 @@ class Adam(_AdamBase):
         }
 
     def update(
-        self, p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, decayed, work, *, step_size, eps, **moments
-    ) -> None:
+        self, p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, decayed, work, *,
+        weight_decay, keep, beta1, rest1, beta2, rest2, step_size, eps,
+    ) -> None:  # fmt: skip
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
-        d = self._decayed_grad(p, g, decayed, **moments)
-        self._update_moments(d, exp_avg, exp_avg_sq, work, **moments)
+        d = self._decayed_grad(p, g, decayed, weight_decay, keep)
+        self._update_moments(d, exp_avg, exp_avg_sq, work, beta1, rest1, beta2, rest2)
         v = exp_avg_sq
         if max_exp_avg_sq is not None:
             v = np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
@@ -171,10 +172,25 @@ class Adamax(_AdamBase):
         }
 
     def update(
-        self, p, g, exp_avg, exp_inf, decayed, work, *, beta1, rest1, beta2, clr, eps, **moments
+        self,
+        p,
+        g,
+        exp_avg,
+        exp_inf,
+        decayed,
+        work,
+        *,
+        weight_decay,
+        keep,
+        beta1,
+        rest1,
+        beta2,
+        rest2,
+        clr,
+        eps,
     ) -> None:
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
-        d = self._decayed_grad(p, g, decayed, **moments)
+        d = self._decayed_grad(p, g, decayed, weight_decay, keep)
         exp_avg *= beta1
         np.multiply(d, rest1, out=work)
         exp_avg += work
@@ -233,11 +249,11 @@ class NAdam(_AdamBase):
 
     def update(
         self, p, g, exp_avg, exp_avg_sq, decayed, work, *,
-        grad_coef, avg_coef, bias_correction2, eps, **moments,
+        weight_decay, keep, beta1, rest1, beta2, rest2, grad_coef, avg_coef, bias_correction2, eps,
     ) -> None:  # fmt: skip
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
-        d = self._decayed_grad(p, g, decayed, **moments)
-        self._update_moments(d, exp_avg, exp_avg_sq, work, **moments)
+        d = self._decayed_grad(p, g, decayed, weight_decay, keep)
+        self._update_moments(d, exp_avg, exp_avg_sq, work, beta1, rest1, beta2, rest2)
         np.divide(exp_avg_sq, bias_correction2, out=work)
         np.sqrt(work, out=work)
         work += eps
@@ -279,33 +295,37 @@ class RAdam(_AdamBase):
         beta1, beta2 = self.betas
         bias_correction1 = 1.0 - power(beta1, t)
         bias_correction2 = 1.0 - power(beta2, t)
-        rho_inf = 2.0 / (1.0 - np.asarray(beta2)) - 1.0  # NumPy: a zero divisor gives inf
+        rho_inf = 2.0 / (1.0 - beta2) - 1.0
         rho_t = rho_inf - 2.0 * t * power(beta2, t) / bias_correction2
         # no rectification while the variance estimate is too young (rho_t <= 5); per run
         rectified = rho_t > 5.0
-        with np.errstate(all="ignore"):  # the ratio of runs left unrectified is not used
-            ratio = (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
-        rect = np.sqrt(np.where(rectified, ratio, 1.0))
+        if type(rectified) is np.ndarray:  # runs left unrectified get a harmless stand-in
+            rho_t, rho_inf = np.where(rectified, rho_t, 6.0), np.where(rectified, rho_inf, 6.0)
+        elif not rectified:
+            rho_t = rho_inf = 6.0
+        ratio = (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+        rect = sqrt(ratio)
         return {
             **self._moment_coefficients(lr),
             "rectified": rectified,
             "plain_step": -lr / bias_correction1,
             "rect_step": -lr * rect / bias_correction1,
-            "sqrt_bias_correction2": np.sqrt(bias_correction2),
+            "sqrt_bias_correction2": sqrt(bias_correction2),
             "eps": self.eps,
         }
 
     def update(
         self, p, g, exp_avg, exp_avg_sq, decayed, work, *,
-        rectified, plain_step, rect_step, sqrt_bias_correction2, eps, **moments,
+        weight_decay, keep, beta1, rest1, beta2, rest2, rectified, plain_step, rect_step,
+        sqrt_bias_correction2, eps,
     ) -> None:  # fmt: skip
         """The step on one array, or one block of it (:mod:`optimizers.blocked`).
 
         ``rectified`` is a bool, or per run an (R, 1, ..., 1) mask: the rectified step is
         computed for every run, then the others' is overwritten by the plain step.
         """
-        d = self._decayed_grad(p, g, decayed, **moments)
-        self._update_moments(d, exp_avg, exp_avg_sq, work, **moments)
+        d = self._decayed_grad(p, g, decayed, weight_decay, keep)
+        self._update_moments(d, exp_avg, exp_avg_sq, work, beta1, rest1, beta2, rest2)
         if rectified is False:
             np.multiply(exp_avg, plain_step, out=work)
         else:

@@ -9,7 +9,7 @@ import numpy as np
 
 from optimizers._validate import check_numbers
 from optimizers.base import Optimizer, State, register, validate_common
-from optimizers.per_run import nonzero, power
+from optimizers.per_run import nonzero, power, sqrt
 
 INF = math.inf
 NON_NEGATIVE = (0.0, INF, False, True)
@@ -74,7 +74,7 @@ class Adan(Optimizer):
             "rest3": 1.0 - beta3,
             "avg_coef": -lr / (1.0 - power(beta1, t)),
             "diff_coef": -lr * beta2 / (1.0 - power(beta2, t)),
-            "sqrt_bias_correction3": np.sqrt(1.0 - power(beta3, t)),
+            "sqrt_bias_correction3": sqrt(1.0 - power(beta3, t)),
             "eps": self.eps,
             "weight_decay": self.weight_decay,
             "keep": 1.0 - decay,

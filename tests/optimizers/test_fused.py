@@ -41,6 +41,12 @@ EXTRA = [
     ("rmsprop", {"alpha": 0.5, "eps": 1e-3, "weight_decay": 0.2}),
     ("rmsprop", {"centered": True, "momentum": 0.3}),
     ("lion", {"weight_decay": 1.0, "betas": (0.0, 0.5), "lr": 0.01}),
+    ("adamax", {"weight_decay": 0.5, "eps": 1e-3, "lr": 0.1}),
+    ("nadam", {"betas": (0.0, 0.5), "eps": 1e-3, "momentum_decay": 0.5}),
+    ("radam", {"betas": (0.9, 0.5), "weight_decay": 0.1}),  # never rectified (rho_inf < 5)
+    ("radam", {"betas": (0.5, 0.9), "eps": 1e-3, "decoupled_weight_decay": True}),
+    ("adadelta", {"rho": 0.0, "eps": 1e-3}),
+    ("rprop", {"etas": (0.1, 3.0), "step_sizes": (1e-3, 1e-2), "lr": 1.0}),
 ]
 
 
@@ -90,7 +96,7 @@ def test_every_fused_rule_has_rows_and_the_promised_rules_are_fused():
     covered = {name for name, _ in fused_rows()}
     assert covered == set(fused.fused_rules())
     promised = {"adam", "adamw", "amsgrad", "sgd", "momentum", "nesterov", "rmsprop", "adagrad"}
-    assert promised | {"lion"} <= covered
+    assert promised | {"lion", "adamax", "adadelta", "nadam", "radam", "rprop"} <= covered
 
 
 @needs_numba
@@ -109,8 +115,9 @@ def test_the_kernels_compile_without_fma_fast_math_or_float64_widening():
         for obj in vars(sys.modules[module.__module__]).values()
         if hasattr(obj, "dispatcher")
     ]
+    dispatchers = list({id(d): d for d in dispatchers}.values())  # a module's, once
     checked = 0
-    for dispatcher in {id(d): d for d in dispatchers}.values():
+    for dispatcher in dispatchers:
         fresh = numba.njit(**{**kernels.OPTIONS, "cache": False})(dispatcher.py_func)
         for signature in dispatcher.signatures:
             fresh.compile(signature)

@@ -23,7 +23,7 @@ STEPS = 20
 SHAPES = ((5,), (3, 4))  # per run: a vector and a matrix (factored, trust-ratio scaled)
 ROWS = {name: [kw for n, kw in CASES if n == name] for name in optimizers.names()}
 SETTINGS = settings(
-    max_examples=6,
+    max_examples=10,
     deadline=None,
     derandomize=True,
     database=None,
@@ -62,6 +62,8 @@ def sweeps(draw, name):
     count = draw(st.integers(1, 4))
     factors = st.lists(st.floats(-1.0, 1.0), min_size=6, max_size=6)
     configs = [rescaled(name, row, draw(factors)) for _ in range(count)]
+    if draw(st.booleans()):  # equal hyperparameters, but each its own per-step lr
+        configs = [configs[0]] * count
     runs = draw(st.lists(st.integers(1, 3), min_size=count, max_size=count))
     labels = draw(st.lists(st.integers(0, count - 1), min_size=count, max_size=count))
     order = draw(st.permutations(range(count)))

@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from problems.regularizers import names, regularize
+from problems.regularizers import create, group_signature, names, regularize, stack
 
 RUNS = 3
 PENALTIES = ["l1", "l2", "elastic_net"]
@@ -177,3 +179,71 @@ def test_bad_arrays():
         regularize("l2", params, [np.zeros_like(p) for p in params[:2]], strength=0.1)
     with pytest.raises(ValueError, match="runs axis"):
         regularize("l2", params, [np.zeros((RUNS, 5, 4))] + params[1:], strength=0.1)
+
+
+# Per-run strengths (run groups): a run's penalty and gradient do not depend on its company.
+
+STRENGTHS = {"l1": {}, "l2": {}, "elastic_net": {"l1_ratio": (0.1, 0.9)}}
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
+@given(data=st.data(), dtype=st.sampled_from([np.float32, np.float64]))
+def test_stacked_regularizers_penalize_each_run_as_alone(data, dtype):
+    name = data.draw(st.sampled_from(sorted(STRENGTHS)))
+    count = data.draw(st.integers(1, 4))
+    keywords = []
+    for _ in range(count):
+        keyword = {"strength": data.draw(st.floats(1e-4, 2.0))}
+        for field, (low, high) in STRENGTHS[name].items():
+            keyword[field] = data.draw(st.floats(low, high))
+        keywords.append(keyword)
+    built = [create(name, **kw) for kw in keywords]
+    runs = data.draw(st.lists(st.integers(1, 3), min_size=count, max_size=count))
+    labels = data.draw(st.lists(st.integers(0, count - 1), min_size=count, max_size=count))
+    params = [make_params(seed=i, runs=n, dtype=dtype) for i, n in enumerate(runs)]
+    for label in sorted(set(labels)):
+        members = [i for i in data.draw(st.permutations(range(count))) if labels[i] == label]
+        group = stack([built[i] for i in members], [runs[i] for i in members])
+        together = [np.concatenate([params[i][k] for i in members]) for k in range(3)]
+        grads = [np.ones_like(p) for p in together]
+        penalty = group(together, grads)
+        start = 0
+        for i in members:
+            where = slice(start, start + runs[i])
+            start += runs[i]
+            alone_grads = [np.ones_like(p) for p in params[i]]
+            alone = stack([built[i]], [runs[i]])(params[i], alone_grads)
+            plain_grads = [np.ones_like(p) for p in params[i]]
+            plain = regularize(name, params[i], plain_grads, **keywords[i])
+            assert np.array_equal(penalty[where], alone) and np.array_equal(alone, plain)
+            for k in range(3):
+                assert grads[k].dtype == dtype
+                assert np.array_equal(grads[k][where], alone_grads[k])
+                assert np.array_equal(alone_grads[k], plain_grads[k])
+
+
+def test_regularize_takes_per_run_strengths():
+    params = make_params(runs=2)
+    grads = [np.zeros_like(p) for p in params]
+    strength = np.array([0.1, 0.2])
+    penalty = regularize("l2", params, grads, strength=strength)
+    for r in range(2):
+        alone = [np.zeros_like(p[r : r + 1]) for p in params]
+        one = regularize("l2", [p[r : r + 1] for p in params], alone, strength=strength[r])
+        np.testing.assert_array_equal(penalty[r], one[0])
+        np.testing.assert_array_equal(grads[0][r], alone[0][0])
+    with pytest.raises(ValueError, match=r"regularizer 'l2': strength\[1\]=-1.0 is out of range"):
+        regularize("l2", params, grads, strength=np.array([0.1, -1.0]))
+
+
+def test_zero_and_nonzero_strengths_or_kinds_never_stack():
+    assert group_signature(create("l2", strength=0.0)) == ("l2", True, True)
+    with pytest.raises(ValueError, match="regularizers 0 and 1 cannot share a group"):
+        stack([create("l2", strength=0.1), create("l2", strength=0.0)], [1, 1])
+    with pytest.raises(ValueError, match="regularizers 0 and 1 cannot share a group"):
+        stack([create("l2", strength=0.1), create("l1", strength=0.1)], [1, 1])
+    with pytest.raises(ValueError, match="regularizers 0 and 1 cannot share a group"):
+        net = [create("elastic_net", strength=0.1, l1_ratio=r) for r in (0.5, 1.0)]
+        stack(net, [1, 1])
+    both = stack([create("l1", strength=0.1), create("l1", strength=np.array([0.2, 0.3]))], [1, 2])
+    np.testing.assert_array_equal(both.strength, [0.1, 0.2, 0.3])
