@@ -23,10 +23,13 @@ from optimizers.rules._per_run import norm_per_run
 
 
 def coefficient_for(value: Any, p: np.ndarray) -> Any:
-    """``value`` as an update of ``p`` uses it: a (R,) array becomes (R, 1, ..., 1) of ``p``'s
-    dtype, or a Python float when its values are all equal; anything else is returned as is."""
-    if not isinstance(value, np.ndarray):
+    """``value`` as an update of ``p`` uses it: a NumPy float or a (R,) array whose values are
+    all equal becomes a Python float (weak under NumPy 2's promotion rules: it never promotes
+    ``p``), another (R,) array becomes (R, 1, ..., 1) of ``p``'s dtype; anything else (Python
+    floats, booleans) is returned as is."""
+    if not isinstance(value, np.ndarray | np.floating):
         return value
+    value = np.asarray(value)
     first = value.flat[0]
     if np.all(value == first):
         return float(first)
