@@ -79,9 +79,19 @@ def test_newton_schulz_normalises_each_run_by_its_own_norm():
     assert np.all((singular > 0.5) & (singular < 1.5))  # Muon's S' ~ U(0.5, 1.5), every run
 
 
-def test_soap_with_precondition_1d_matches_its_reference():
+@pytest.fixture
+def float64_torch():
+    """torch's scalars in float64 for the reference, restored afterwards."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("pytorch_optimizer")
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
+
+
+def test_soap_with_precondition_1d_matches_its_reference(float64_torch):
     """A vector of two, so the first step's rank-one statistic has a unique eigenbasis."""
-    pytest.importorskip("torch").set_default_dtype(pytest.importorskip("torch").float64)
     from tests.optimizers.reference import max_relative_difference
 
     opt = optimizers.create(
@@ -89,6 +99,28 @@ def test_soap_with_precondition_1d_matches_its_reference():
     )
     worst = max_relative_difference(
         opt, opt.reference, steps=150, shapes=((2, 2), (2, 3, 4)), rtol=1e-9
+    )
+    assert worst < 1e-9
+
+
+@pytest.mark.parametrize(
+    ("name", "kw", "rows"),
+    [
+        ("muon", {"lr": 0.02, "adjust_lr_fn": "original"}, 5),
+        ("muon", {"lr": 0.02, "adjust_lr_fn": "match_rms_adamw", "nesterov": False}, 5),
+        ("soap", {"weight_decay": 0.05, "precondition_frequency": 5}, 4),
+    ],
+)
+def test_tall_matrices_match_the_reference(name, kw, rows, float64_torch):
+    """A tall and a square matrix per run: Muon iterates on the transpose of a tall matrix,
+    and its lr adjustment sees rows > cols (the shared table's matrices are wide). SOAP's tall
+    matrix has one row more than columns: its row statistic's null space is then a line, so the
+    eigenbasis is unique (with two rows more, LAPACKs pick different bases of the null plane)."""
+    from tests.optimizers.reference import max_relative_difference
+
+    opt = optimizers.create(name, **kw)
+    worst = max_relative_difference(
+        opt, opt.reference, steps=120, shapes=((2, rows, 3), (2, 3, 3), (2, 4)), rtol=1e-9
     )
     assert worst < 1e-9
 
