@@ -148,24 +148,13 @@ class SOAP(Optimizer):
         """Update ``params`` and ``state`` in place. ``lr`` overrides ``self.lr`` for this step."""
         state.step += 1
         coefficients = self.coefficients(state, self.lr if lr is None else lr)
-        arrays = zip(params, grads, *state.buffers.values(), state.GG, state.Q, strict=True)
-        for i, (p, g, exp_avg, exp_avg_sq, gg, q) in enumerate(arrays):
+        moments = state.buffers["exp_avg"], state.buffers["exp_avg_sq"]
+        arrays = zip(params, grads, *moments, state.GG, state.Q, state.work, strict=True)
+        for p, g, exp_avg, exp_avg_sq, gg, q, (*full, rms, outer) in arrays:
             local = coefficients_for(coefficients, p)
-            *full, rms, outer = state.work[i]
             if not local["first"]:
                 self._adam_in_eigenbasis(p, g, exp_avg, exp_avg_sq, q, *full, rms, **local)
-            for k, statistic in enumerate(gg):
-                if statistic is not None:
-                    outer_product(g, k, out=outer[k])
-                    lerp(statistic, outer[k], local["shampoo_weight"])
-            if local["first"]:
-                for k, statistic in enumerate(gg):
-                    if statistic is not None:
-                        q[k][...] = eigenbasis(statistic)
-            elif local["refresh"]:
-                for k, statistic in enumerate(gg):
-                    if statistic is not None:
-                        power_iteration(statistic, q[k], exp_avg_sq, axis=k + 1)
+            _update_preconditioners(g, gg, q, outer, exp_avg_sq, **local)
 
     def _adam_in_eigenbasis(
         self, p, g, exp_avg, exp_avg_sq, q, rotated, scratch, direction, rms, *,
@@ -191,6 +180,20 @@ class SOAP(Optimizer):
         p += direction
         if decays:
             p *= decay
+
+
+def _update_preconditioners(g, gg, q, outer, exp_avg_sq, *, shampoo_weight, first, refresh, **_):
+    """Average the gradient's outer products into each axis's statistic; then, at the first
+    step, take its eigenbasis, or every ``precondition_frequency`` steps refresh it."""
+    for k, statistic in enumerate(gg):
+        if statistic is None:
+            continue
+        outer_product(g, k, out=outer[k])
+        lerp(statistic, outer[k], shampoo_weight)
+        if first:
+            q[k][...] = eigenbasis(statistic)
+        elif refresh:
+            power_iteration(statistic, q[k], exp_avg_sq, axis=k + 1)
 
 
 def along_axis(x: np.ndarray, axis: int) -> tuple[np.ndarray, bool]:
