@@ -4,17 +4,12 @@ Every array carries the leading runs axis R, so a run's matrix is a slice ``p[r]
 shape (R, a, b): NumPy's stacked ``matmul``, ``eigh`` and ``qr`` work on each run's matrix alone,
 and every norm here is per run (shape (R, 1, ..., 1)).
 
-These rules have their own ``step``, so they place their step coefficients themselves, as the
-per-run contract asks of ``Optimizer.step``: a coefficient is a Python float, or a (R,) float64
-array (one value per run) that becomes (R, 1, ..., 1) in the param's dtype (or a float when all
-its values are equal). The update then only ever multiplies, adds or compares an array with a
-coefficient, never two coefficients with each other, so a run's numbers do not depend on whether
-its coefficient came as a float or inside an array.
+These rules have their own ``step``; like every rule, they take their continuous hyperparameters
+only through their float64 coefficients, placed for each array by ``Optimizer.coefficients_for``
+(a Python float, or (R, 1, ..., 1) in the array's dtype for truly per-run values).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
@@ -22,38 +17,16 @@ from optimizers._validate import check_number
 from optimizers.rules._per_run import norm_per_run
 
 
-def coefficient_for(value: Any, p: np.ndarray) -> Any:
-    """``value`` as an update of ``p`` uses it: a NumPy float or a (R,) array whose values are
-    all equal becomes a Python float (weak under NumPy 2's promotion rules: it never promotes
-    ``p``), another (R,) array becomes (R, 1, ..., 1) of ``p``'s dtype; anything else (Python
-    floats, booleans) is returned as is."""
-    if not isinstance(value, np.ndarray | np.floating):
-        return value
-    value = np.asarray(value)
-    first = value.flat[0]
-    if np.all(value == first):
-        return float(first)
-    return value.astype(p.dtype).reshape((-1,) + (1,) * (p.ndim - 1))
-
-
-def coefficients_for(coefficients: dict[str, Any], p: np.ndarray) -> dict[str, Any]:
-    """Every entry of ``coefficients`` placed for ``p`` (:func:`coefficient_for`)."""
-    return {name: coefficient_for(value, p) for name, value in coefficients.items()}
-
-
-def as_hyperparameter(value: Any) -> Any:
-    """A float hyperparameter normalised as ``validate_common`` does (arrays are kept)."""
-    return value if isinstance(value, np.ndarray) else float(value)
-
-
-def check_count(owner: str, name: str, value: object, low: int, high: int | None = None) -> None:
-    """Raise unless ``value`` is an int in [low, high] (booleans are not counts)."""
+def check_count(owner: str, name: str, value: object, low: int, high: int | None = None) -> int:
+    """``value`` as a Python int; raise unless it is an int in [low, high] (booleans are not
+    counts)."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise ValueError(f"{owner}: {name} must be an integer, got {value!r}")
     check_number(owner, name, int(value), low, np.inf if high is None else high)
+    return int(value)
 
 
-def lerp(average: np.ndarray, target: np.ndarray, weight: Any) -> None:
+def lerp(average: np.ndarray, target: np.ndarray, weight: float | np.ndarray) -> None:
     """``average += weight (target - average)`` in place (torch's ``lerp_``); ``target`` is
     overwritten."""
     target -= average

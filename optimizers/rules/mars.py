@@ -8,14 +8,16 @@ from typing import Any
 
 import numpy as np
 
+from optimizers import per_run
 from optimizers.base import Optimizer, State, register, validate_common
-from optimizers.rules._matrix import coefficients_for, lerp
+from optimizers.rules._matrix import lerp
 from optimizers.rules._per_run import norm_per_run, per_run_scalar
 
 INF = math.inf
 NON_NEGATIVE = (0.0, INF, False, True)
 BETAS = (0.0, 1.0, False, True)
 EXP_AVG_SQ_EPS = 1e-15  # the reference's exp_avg_sq_eps inside the square root
+PLAIN = "_1d"  # the suffix of the plain AdamW arrays' coefficients
 
 
 @register("mars")
@@ -100,19 +102,17 @@ class MARS(Optimizer):
         ]
         return state
 
-    def coefficients(self, state: State, lr: Any) -> dict[str, dict[str, Any]]:
-        """The step's scalars in float64 for the corrected (``"mixed"``) and the plain AdamW
-        (``"1d"``) arrays; arrays of shape (R,) work as well as floats."""
+    def coefficients(self, state: State, lr: Any) -> dict[str, Any]:
+        """The step's scalars in float64 (numbers, or (R,) arrays for per-run values): the
+        corrected arrays', and the plain AdamW arrays' under the same names ending in ``_1d``."""
         t = state.step
-        lr = np.asarray(lr, np.float64)
         (beta1, beta2), (beta1_1d, beta2_1d) = self.betas, self.betas_1d
-        lr_1d = lr * self.lr_1d_factor
+        lr_1d = np.multiply(lr, self.lr_1d_factor)
+        plain = self._adam_coefficients(lr_1d, beta1_1d, beta2_1d, self.weight_decay_1d, t)
         return {
-            "mixed": {
-                "correction": np.multiply(self.gamma, np.divide(beta1, np.subtract(1.0, beta1))),
-                **self._adam_coefficients(lr, beta1, beta2, self.weight_decay, t),
-            },
-            "1d": self._adam_coefficients(lr_1d, beta1_1d, beta2_1d, self.weight_decay_1d, t),
+            "correction": np.multiply(self.gamma, np.divide(beta1, np.subtract(1.0, beta1))),
+            **self._adam_coefficients(lr, beta1, beta2, self.weight_decay, t),
+            **{name + PLAIN: value for name, value in plain.items()},
         }
 
     def _adam_coefficients(self, lr, beta1, beta2, weight_decay, t: int) -> dict[str, Any]:
@@ -122,25 +122,29 @@ class MARS(Optimizer):
             "exp_avg_weight": np.subtract(1.0, beta1),
             "beta2": beta2,
             "exp_avg_sq_weight": np.subtract(1.0, beta2),
-            "bias_correction1": np.subtract(1.0, np.power(beta1, t)),
-            "bias_correction2_sqrt": np.sqrt(np.subtract(1.0, np.power(beta2, t))),
+            "bias_correction1": np.subtract(1.0, per_run.power(beta1, t)),
+            "bias_correction2_sqrt": np.sqrt(np.subtract(1.0, per_run.power(beta2, t))),
             "eps": self.eps,
             "weight_decay": weight_decay,
             "decay": np.subtract(1.0, decay_rate),
-            "decays": bool(np.any(weight_decay)),  # structural: zero in every run, or none
+            "decays": per_run.nonzero(weight_decay),  # in every run or none (signature)
         }
 
     def step(self, params, grads, state: State, lr: Any = None) -> None:
         """Update ``params`` and ``state`` in place. ``lr`` overrides ``self.lr`` for this step."""
         state.step += 1
-        coefficients = self.coefficients(state, self.lr if lr is None else lr)
+        coefficients = self.settled_coefficients(state, self._lr(lr))
+        corrected_only = {k: v for k, v in coefficients.items() if not k.endswith(PLAIN)}
+        plain_only = {
+            k.removesuffix(PLAIN): v for k, v in coefficients.items() if k.endswith(PLAIN)
+        }
         max_exp_avg_sq = state.buffers.get("max_exp_avg_sq", [None] * len(params))
         for p, g, exp_avg, exp_avg_sq, last_grad, v_max, work in zip(
             params, grads, *(state.buffers[b] for b in self.state_buffers[:3]), max_exp_avg_sq,
             state.work, strict=True,
         ):  # fmt: skip
             corrected = self.optimize_1d or p.ndim > 2
-            local = coefficients_for(coefficients["mixed" if corrected else "1d"], p)
+            local = self.coefficients_for(corrected_only if corrected else plain_only, p)
             self._update(p, g, exp_avg, exp_avg_sq, last_grad, v_max, *work, corrected, **local)
 
     def _update(

@@ -10,20 +10,16 @@ from typing import Any
 
 import numpy as np
 
-from optimizers._validate import check_number, closest
+from optimizers import per_run
+from optimizers._validate import closest
 from optimizers.base import Optimizer, State, register, validate_common
-from optimizers.rules._matrix import (
-    NewtonSchulzWork,
-    as_hyperparameter,
-    check_count,
-    coefficients_for,
-    lerp,
-    newton_schulz,
-)
+from optimizers.rules._matrix import NewtonSchulzWork, check_count, lerp, newton_schulz
 from optimizers.rules.adam import AdamW
 
 INF = math.inf
 NON_NEGATIVE = (0.0, INF, False, True)
+OPEN_UNIT = (0.0, 1.0, False, True)
+FINITE = (-INF, INF, False, False)
 ADJUST_LR_FNS = ("original", "match_rms_adamw")
 
 
@@ -86,25 +82,19 @@ class Muon(Optimizer):
         validate_common(
             self,
             weight_decay=NON_NEGATIVE,
-            momentum=(0.0, 1.0, False, True),
+            momentum=OPEN_UNIT,
+            ns_coefficients=FINITE,
             eps=NON_NEGATIVE,
+            adamw_betas=OPEN_UNIT,
+            adamw_eps=(0.0, INF, True, True),  # torch.optim.AdamW's ranges
             adamw_wd=NON_NEGATIVE,
         )
-        coefficients = self.ns_coefficients
-        if not isinstance(coefficients, tuple | list) or len(coefficients) != 3:
-            raise ValueError(f"muon: ns_coefficients must be three numbers, got {coefficients!r}")
-        for i, value in enumerate(coefficients):
-            check_number("muon", f"ns_coefficients[{i}]", value)
-        self._set("ns_coefficients", tuple(as_hyperparameter(v) for v in coefficients))
-        check_count("muon", "ns_steps", self.ns_steps, 1, 99)
+        self._set("ns_steps", check_count("muon", "ns_steps", self.ns_steps, 1, 99))
         if self.adjust_lr_fn is not None and self.adjust_lr_fn not in ADJUST_LR_FNS:
             raise ValueError(
                 f"muon: unknown adjust_lr_fn {self.adjust_lr_fn!r}"
                 f"{closest(str(self.adjust_lr_fn), ADJUST_LR_FNS)}"
             )
-        adamw = self.adamw  # validates adamw_betas and adamw_eps
-        self._set("adamw_betas", adamw.betas)
-        self._set("adamw_eps", adamw.eps)
 
     @functools.cached_property
     def adamw(self) -> AdamW:
@@ -139,33 +129,34 @@ class Muon(Optimizer):
         return MuonState(step=0, buffers=buffers, work=work, adamw=adamw)
 
     def coefficients(self, state: State, lr: Any) -> dict[str, Any]:
-        """The matrices' step scalars (float64; arrays of shape (R,) work as well as floats)."""
+        """The matrices' step scalars in float64 (numbers, or (R,) arrays); the AdamW arrays
+        take AdamW's own."""
         a, b, c = self.ns_coefficients
-        lr = np.asarray(lr, np.float64)
         return {
             "lr": lr,
-            "momentum": np.asarray(self.momentum, np.float64),
+            "momentum": self.momentum,
             "averaging": np.subtract(1.0, self.momentum),
             "decay": np.subtract(1.0, np.multiply(lr, self.weight_decay)),
             "a": a,
             "b": b,
             "c": c,
             "eps": self.eps,
-            "decays": bool(np.any(self.weight_decay)),  # structural: zero in every run, or none
+            "decays": per_run.nonzero(self.weight_decay),  # in every run or none (signature)
         }
 
     def step(self, params, grads, state: MuonState, lr: Any = None) -> None:
         """Update ``params`` and ``state`` in place. ``lr`` overrides ``self.lr`` for this step."""
         state.step += 1
-        lr = self.lr if lr is None else lr
-        coefficients = self.coefficients(state, lr)
+        lr = self._lr(lr)
+        coefficients = self.settled_coefficients(state, lr)
         for p, g, buffer, work in zip(
             params, grads, state.buffers["momentum_buffer"], state.work, strict=True
         ):
             if buffer is not None:
                 scale = self.lr_adjustment(p.shape)
-                step_coefficients = {**coefficients, "neg_lr": -coefficients["lr"] * scale}
-                self._update_matrix(p, g, buffer, *work, **coefficients_for(step_coefficients, p))
+                neg_lr = per_run.settle(np.multiply(coefficients["lr"], -scale))
+                local = self.coefficients_for({**coefficients, "neg_lr": neg_lr}, p)
+                self._update_matrix(p, g, buffer, *work, **local)
         matrices = [b is not None for b in state.buffers["momentum_buffer"]]
         others = [(p, g) for p, g, m in zip(params, grads, matrices, strict=True) if not m]
         if others:

@@ -8,13 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from optimizers import per_run
 from optimizers.base import Optimizer, State, register, validate_common
-from optimizers.rules._matrix import (
-    as_hyperparameter,
-    check_count,
-    coefficients_for,
-    lerp,
-)
+from optimizers.rules._matrix import check_count, lerp
 from optimizers.rules._per_run import norm_per_run, per_run_scalar
 
 INF = math.inf
@@ -89,8 +85,8 @@ class SOAP(Optimizer):
         )
         if self.shampoo_beta is not None:
             validate_common(self, shampoo_beta=NON_NEGATIVE)
-        check_count("soap", "precondition_frequency", self.precondition_frequency, 1)
-        check_count("soap", "max_precondition_dim", self.max_precondition_dim, 1)
+        for field in ("precondition_frequency", "max_precondition_dim"):
+            self._set(field, check_count("soap", field, getattr(self, field), 1))
 
     def state_floats_per_param(self) -> int:
         """Two (``exp_avg``, ``exp_avg_sq``), plus a (d, d) ``GG`` and ``Q`` per preconditioned
@@ -123,15 +119,15 @@ class SOAP(Optimizer):
         return state
 
     def coefficients(self, state: State, lr: Any) -> dict[str, Any]:
-        """The step's scalars in float64 (arrays of shape (R,) work as well as floats)."""
+        """The step's scalars in float64: numbers, or (R,) arrays for per-run values."""
         beta1, beta2 = self.betas
         shampoo_beta = beta2 if self.shampoo_beta is None else self.shampoo_beta
-        lr = np.asarray(lr, np.float64)
         s = state.step - 1  # the reference's step: its first call only builds the state
         step_size = lr
         if self.correct_bias and s > 0:
-            bias_correction1 = np.subtract(1.0, np.power(beta1, s))
-            step_size = lr * np.sqrt(np.subtract(1.0, np.power(beta2, s))) / bias_correction1
+            bias_correction1 = np.subtract(1.0, per_run.power(beta1, s))
+            bias_correction2 = np.subtract(1.0, per_run.power(beta2, s))
+            step_size = np.divide(np.multiply(lr, np.sqrt(bias_correction2)), bias_correction1)
         return {
             "first": s == 0,
             "refresh": s > 0 and s % self.precondition_frequency == 0,
@@ -139,19 +135,19 @@ class SOAP(Optimizer):
             "neg_step_size": np.negative(step_size),
             "exp_avg_weight": np.subtract(1.0, beta1),
             "exp_avg_sq_weight": np.subtract(1.0, beta2),
-            "eps": as_hyperparameter(self.eps),
-            "decay": np.subtract(1.0, lr * self.weight_decay),
-            "decays": bool(np.any(self.weight_decay)),  # structural: zero in every run, or none
+            "eps": self.eps,
+            "decay": np.subtract(1.0, np.multiply(lr, self.weight_decay)),
+            "decays": per_run.nonzero(self.weight_decay),  # in every run or none (signature)
         }
 
     def step(self, params, grads, state: SoapState, lr: Any = None) -> None:
         """Update ``params`` and ``state`` in place. ``lr`` overrides ``self.lr`` for this step."""
         state.step += 1
-        coefficients = self.coefficients(state, self.lr if lr is None else lr)
+        coefficients = self.settled_coefficients(state, self._lr(lr))
         moments = state.buffers["exp_avg"], state.buffers["exp_avg_sq"]
         arrays = zip(params, grads, *moments, state.GG, state.Q, state.work, strict=True)
         for p, g, exp_avg, exp_avg_sq, gg, q, (*full, rms, outer) in arrays:
-            local = coefficients_for(coefficients, p)
+            local = self.coefficients_for(coefficients, p)
             if not local["first"]:
                 self._adam_in_eigenbasis(p, g, exp_avg, exp_avg_sq, q, *full, rms, **local)
             _update_preconditioners(g, gg, q, outer, exp_avg_sq, **local)

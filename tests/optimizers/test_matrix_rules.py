@@ -2,8 +2,6 @@
 test_against_pytorch_optimizer.py from the rows of cases.py): what runs where, the per-run
 matrix algebra, per-run hyperparameter arrays, and their errors."""
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -145,65 +143,143 @@ def test_soap_does_not_move_on_its_first_step_and_keeps_an_eigenbasis_per_run():
         assert np.all(np.diff(diagonal, axis=-1) <= 1e-12)
 
 
-def per_run(values, runs):
-    """One float64 array: each configuration's value repeated over its runs."""
-    return np.concatenate([np.full(r, v, np.float64) for v, r in zip(values, runs, strict=True)])
-
-
-def stacked_with_arrays(opt, fields, runs):
-    """``opt`` with each field of ``fields`` (a value per configuration) set to per-run arrays
-    (pairs to pairs of arrays), as optimizers.stack will build it."""
-    for name, values in fields.items():
-        if isinstance(getattr(opt, name), tuple):
-            value = tuple(per_run([v[i] for v in values], runs) for i in range(len(values[0])))
-        else:
-            value = per_run(values, runs)
-        object.__setattr__(opt, name, value)
-    return opt
-
-
-PER_RUN_FIELDS = {
-    "muon": {"momentum": [0.9, 0.95], "weight_decay": [0.1, 0.2], "eps": [1e-7, 1e-3]},
-    "soap": {
-        "betas": [(0.9, 0.99), (0.95, 0.95)],
-        "weight_decay": [0.01, 0.1],
-        "eps": [1e-8, 1e-6],
-    },
-    "mars": {
-        "betas": [(0.9, 0.99), (0.95, 0.9)],
-        "gamma": [0.025, 0.1],
-        "weight_decay": [0.05, 0.1],
-    },
+GROUPS = {  # configurations of one group signature, every continuous field differing
+    "muon": [
+        {"lr": 0.02, "momentum": 0.9, "weight_decay": 0.1, "eps": 1e-7, "adamw_wd": 0.01},
+        {
+            "lr": 0.005,
+            "momentum": 0.95,
+            "weight_decay": 0.2,
+            "eps": 1e-3,
+            "ns_coefficients": (1.875, -1.25, 0.375),
+            "adamw_betas": (0.8, 0.99),
+            "adamw_eps": 1e-8,
+            "adamw_wd": 0.02,
+        },
+    ],
+    "soap": [
+        {"betas": (0.9, 0.99), "weight_decay": 0.01, "eps": 1e-8, "shampoo_beta": 0.9},
+        {"betas": (0.95, 0.95), "weight_decay": 0.1, "eps": 1e-6, "shampoo_beta": 0.8},
+    ],
+    "mars": [
+        {"betas": (0.9, 0.99), "gamma": 0.025, "weight_decay": 0.05, "lr_1d_factor": 0.5},
+        {
+            "betas": (0.95, 0.9),
+            "gamma": 0.1,
+            "weight_decay": 0.1,
+            "betas_1d": (0.8, 0.9),
+            "weight_decay_1d": 0.3,
+            "eps": 1e-6,
+        },
+    ],
 }
+
+
+def run_with_state(opt, params, grads, lrs):
+    params = [p.copy() for p in params]
+    state = opt.init(params)
+    for step, lr in zip(grads, lrs, strict=True):
+        opt.step(params, [g.copy() for g in step], state, lr=lr)
+    return params, state
+
+
+def state_arrays(name, state):
+    """Every array of a matrix rule's state (buffers, and SOAP's statistics and eigenbases)."""
+    arrays = [a for buffers in state.buffers.values() for a in buffers if a is not None]
+    if name == "soap":
+        arrays += [a for per_axis in state.GG + state.Q for a in per_axis if a is not None]
+    return arrays
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", MATRIX_RULES)
-def test_per_run_hyperparameter_arrays_give_each_run_its_alone_numbers(name, dtype):
-    """Two configurations stacked as (R,) hyperparameter and lr arrays step each run exactly
-    as its configuration alone with Python floats (the per-run contract, items 3 and 5).
-    The arrays are set past validation, which the base class does not yet accept."""
-    fields, runs = PER_RUN_FIELDS[name], (2, 3)
+def test_a_configuration_stacked_with_others_gives_its_numbers_alone(name, dtype):
+    """optimizers.stack makes (R,) arrays of every continuous field (ns_coefficients and the
+    betas pairs element by element); stepped with a per-step (R,) lr, each configuration's runs
+    equal, bit for bit, the configuration built from Python numbers and stepped alone with a
+    Python float lr: params and every state array (the per-run contract, items 2 to 5)."""
+    configs, runs = [optimizers.create(name, **kw) for kw in GROUPS[name]], (2, 3)
     rng = np.random.default_rng(4)
-    shapes = [(5, 4, 3)] if name == "muon" else [(5, 4, 3), (5, 6)]
+    shapes = [(5, 4, 3), (5, 3, 4), (5, 6)]
     params = [rng.standard_normal(s).astype(dtype) for s in shapes]
     grads = gradients(rng, shapes, 25, dtype)
-    lrs = [0.01, 0.003]
-    configs = [{k: v[i] for k, v in fields.items()} for i in range(2)]
-    stacked = stacked_with_arrays(optimizers.create(name), fields, runs)
-    lr = np.repeat(np.array(lrs), runs)
-    together = run(stacked, params, grads, lr=lr)
+    factors = rng.uniform(0.5, 1.5, len(grads))
+    stacked = optimizers.stack(configs, runs)
+    assert isinstance(stacked.eps, np.ndarray) and stacked.eps.shape == (5,)
+    lr_per_run = np.repeat([c.lr for c in configs], runs)
+    together = run_with_state(stacked, params, grads, [lr_per_run * f for f in factors])
     start = 0
-    for config, count, lr_alone in zip(configs, runs, lrs, strict=True):
+    for config, count in zip(configs, runs, strict=True):
         piece = slice(start, start + count)
-        opt = dataclasses.replace(optimizers.create(name), **config)
-        alone = run(
-            opt, [p[piece] for p in params], [[g[piece] for g in s] for s in grads], lr_alone
+        alone = run_with_state(
+            config,
+            [p[piece] for p in params],
+            [[g[piece] for g in step] for step in grads],
+            [config.lr * f for f in factors],
         )
-        for a, t in zip(alone, together, strict=True):
-            np.testing.assert_array_equal(a, t[piece])
+        for a, t in zip(alone[0], together[0], strict=True):
             assert t.dtype == dtype
+            np.testing.assert_array_equal(a, t[piece])
+        mine, theirs = state_arrays(name, alone[1]), state_arrays(name, together[1])
+        assert len(mine) == len(theirs) > 0
+        for a, t in zip(mine, theirs, strict=True):
+            assert t.dtype == dtype
+            np.testing.assert_array_equal(a, t[piece])
         start += count
+
+
+@pytest.mark.parametrize(
+    ("name", "kw", "other", "words"),
+    [
+        ("muon", {}, {"adamw_wd": 0.1}, "adamw_wd is zero in one and nonzero"),
+        ("muon", {}, {"weight_decay": 0.0}, "weight_decay is nonzero in one and zero"),
+        ("muon", {}, {"ns_steps": 3}, "ns_steps is 5 in one and 3 in the other"),
+        ("muon", {}, {"adjust_lr_fn": "original"}, "adjust_lr_fn is None in one and 'original'"),
+        ("muon", {}, {"nesterov": False}, "nesterov is True in one and False"),
+        ("soap", {}, {"shampoo_beta": 0.9}, "shampoo_beta is None in one and nonzero"),
+        ("soap", {"shampoo_beta": 0.9}, {}, "shampoo_beta is nonzero in one and None"),
+        ("soap", {}, {"shampoo_beta": 0.0}, "shampoo_beta is None in one and zero"),
+        ("soap", {}, {"weight_decay": 0.0}, "weight_decay is nonzero in one and zero"),
+        ("soap", {}, {"precondition_frequency": 3}, "precondition_frequency is 10 in one and 3"),
+        ("soap", {}, {"max_precondition_dim": 3}, "max_precondition_dim is 10000 in one and 3"),
+        ("mars", {}, {"weight_decay": 0.1}, "weight_decay is zero in one and nonzero"),
+        ("mars", {}, {"weight_decay_1d": 0.0}, "weight_decay_1d is nonzero in one and zero"),
+        ("mars", {}, {"cautious": True}, "cautious is False in one and True"),
+    ],
+)
+def test_structural_differences_never_share_a_group(name, kw, other, words):
+    """The group signature holds what changes the arithmetic: ints, booleans, strings, whether
+    SOAP's shampoo_beta is None, and which weight decays are zero."""
+    first, second = optimizers.create(name, **kw), optimizers.create(name, **other)
+    assert optimizers.group_signature(first) != optimizers.group_signature(second)
+    with pytest.raises(ValueError, match="cannot share a group") as info:
+        optimizers.stack([first, second], [1, 1])
+    assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_continuous_differences_share_a_group():
+    for name, configs in GROUPS.items():
+        signatures = {optimizers.group_signature(optimizers.create(name, **kw)) for kw in configs}
+        assert len(signatures) == 1, name
+
+
+@pytest.mark.parametrize(
+    ("name", "kw", "words"),
+    [
+        ("muon", {"ns_coefficients": (np.array([1.0, np.inf]), 2.0, 3.0)}, "ns_coefficients[0][1]"),
+        ("muon", {"adamw_betas": (0.9, np.array([0.9, 1.0]))}, "adamw_betas[1][1]=1.0"),
+        ("muon", {"momentum": np.array([0.9, 0.5, -0.1])}, "momentum[2]=-0.1 is out of range"),
+        ("soap", {"shampoo_beta": np.array([0.9, -1.0])}, "shampoo_beta[1]=-1.0 is out of range"),
+        ("soap", {"betas": (np.array([1.0]), 0.9)}, "betas[0][0]=1.0 is out of range"),
+        ("mars", {"betas_1d": (0.9, np.array([0.5, 1.5]))}, "betas_1d[1][1]=1.5 is out of range"),
+        ("mars", {"weight_decay_1d": np.array([[0.1]])}, "must be a number or a 1-D array"),
+    ],
+)
+def test_per_run_arrays_are_checked_value_by_value(name, kw, words):
+    with pytest.raises(ValueError) as info:
+        optimizers.create(name, **kw)
+    message = str(info.value)
+    assert words in message and "\n" not in message and message.startswith(f"{name}: ")
 
 
 @pytest.mark.parametrize(
@@ -211,7 +287,7 @@ def test_per_run_hyperparameter_arrays_give_each_run_its_alone_numbers(name, dty
     [
         ("muon", {"adjust_lr_fn": "match_rms"}, "unknown adjust_lr_fn 'match_rms' (did you mean"),
         ("muon", {"ns_steps": 100}, "ns_steps=100 is out of range; allowed [1, 99]"),
-        ("muon", {"ns_coefficients": (1.0, 2.0)}, "ns_coefficients must be three numbers"),
+        ("muon", {"ns_coefficients": (1.0, 2.0)}, "ns_coefficients must be 3 numbers"),
         ("muon", {"momentum": 1.0}, "momentum=1.0 is out of range"),
         ("soap", {"precondition_frequency": 0}, "precondition_frequency=0 is out of range"),
         ("soap", {"max_precondition_dim": 2.5}, "max_precondition_dim must be an integer"),
