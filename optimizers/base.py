@@ -303,18 +303,20 @@ def add_weight_decay(grad: np.ndarray, param: np.ndarray, weight_decay: float, o
 def validate_common(opt: Optimizer, **ranges: tuple) -> None:
     """Range-check and float-normalise the named fields of ``opt``.
 
-    ``ranges`` maps a field to ``(low, high, low_open, high_open)``; pairs (betas) are checked
-    element by element. Numbers become Python floats, so NumPy keeps the params' dtype; per-run
-    arrays are checked value by value and become read-only float64 arrays.
+    ``ranges`` maps a field to ``(low, high, low_open, high_open)``; tuples (betas, Muon's
+    ns_coefficients) are checked element by element and must have the default's length (a pair
+    when the default is not a tuple). Numbers become Python floats, so NumPy keeps the params'
+    dtype; per-run arrays are checked value by value and become read-only float64 arrays.
     """
     owner = type(opt).name or type(opt).__name__
     for field, (low, high, low_open, high_open) in ranges.items():
         value = getattr(opt, field)
-        if isinstance(opt.__dataclass_fields__[field].default, tuple) or isinstance(
-            value, tuple | list
-        ):
-            if not isinstance(value, tuple | list) or len(value) != 2:
-                raise ValueError(f"{owner}: {field} must be a pair of numbers, got {value!r}")
+        default = opt.__dataclass_fields__[field].default
+        if isinstance(default, tuple) or isinstance(value, tuple | list):
+            size = len(default) if isinstance(default, tuple) else 2
+            if not isinstance(value, tuple | list) or len(value) != size:
+                count = "a pair of" if size == 2 else str(size)
+                raise ValueError(f"{owner}: {field} must be {count} numbers, got {value!r}")
             checked = tuple(
                 check_numbers(owner, f"{field}[{i}]", v, low, high, low_open, high_open)
                 for i, v in enumerate(value)

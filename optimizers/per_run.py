@@ -102,19 +102,31 @@ def check_same_signature(what: str, signatures: Sequence[tuple]) -> None:
             continue
         if other[0] != first[0]:
             reason = f"{first[0]!r} and {other[0]!r} differ"
-        elif other[1] != first[1]:
-            mine, theirs = dict(first[1]), dict(other[1])
-            key = next(k for k in mine if mine[k] != theirs.get(k))
-            reason = f"{key} is {mine[key]!r} in one and {theirs.get(key)!r} in the other"
         else:
-            mine, theirs = dict(first[2]), dict(other[2])
-            key = next(k for k in mine if mine[k] != theirs.get(k))
-            reason = f"{key} is {_said(mine[key])} in one and {_said(theirs.get(key))} in the other"
+            mine, theirs = _fields(first), _fields(other)
+            key = next(k for k in {**mine, **theirs} if mine.get(k) != theirs.get(k))
+            reason = (
+                f"{key} is {_said(mine.get(key))} in one and {_said(theirs.get(key))} in the other"
+            )
         raise ValueError(f"{what}: configurations 0 and {i} cannot share a group: {reason}")
 
 
-def _said(zero: bool | str | None) -> str:
-    return {ZERO: "zero", NONZERO: "nonzero", MIXED: "mixed zero and nonzero"}.get(zero, "absent")
+def _fields(signature: tuple) -> dict[str, tuple]:
+    """A signature's fields by name: ``("value", v)`` if structural, ``("zero", state)`` if
+    continuous (a field may be either: SOAP's shampoo_beta is None or a number)."""
+    return {
+        **{k: ("value", v) for k, v in signature[1]},
+        **{k: ("zero", z) for k, z in signature[2]},
+    }
+
+
+def _said(field: tuple | None) -> str:
+    if field is None:
+        return "absent"
+    kind, value = field
+    if kind == "value":
+        return repr(value)
+    return {ZERO: "zero", NONZERO: "nonzero", MIXED: "mixed zero and nonzero"}[value]
 
 
 def stack_fields(configs: Sequence[Any], runs: Sequence[int], what: str) -> dict[str, Any]:

@@ -16,7 +16,9 @@ copy floor
     destination's cache lines are fetched or streamed; in-place updates write back lines they
     already hold), so an in-place rule can approach or pass 1x; torch's fused Adam does.
 matmul floor
-    The MLP epoch against the same-shape forward and backward matmuls alone, on the same batches.
+    The MLP epoch against the same-shape forward and backward matmuls alone, on the same batches;
+    Muon's and SOAP's steps against their Newton–Schulz matmuls, or their rotations, outer
+    products and QR, alone (:mod:`bench.speed.matrix_targets`, which says why).
 one run
     R stacked runs against one run of the same step, or of the same engine cell.
 sampling
@@ -37,13 +39,14 @@ import sys
 from collections.abc import Callable
 
 from bench.run.parallel import cpu_count
+from bench.speed.matrix_targets import matrix_rows
 from bench.speed.runs import runs_rows
 from bench.speed.sampling import sampling_rows
 from bench.speed.targets import Row, engine_row, mlp_row, stacked_row, step_rows
 from bench.store.machine import blas_info, machine_info, package_versions
 from bench.text import format_seconds
 
-SECTIONS = ("steps", "mlp", "stacked", "engine", "runs", "sampling")
+SECTIONS = ("steps", "matrix", "mlp", "stacked", "engine", "runs", "sampling")
 COPY_NOTE = "1 thread; floor = np.copyto of the arrays moved"
 
 
@@ -122,6 +125,12 @@ def plan(sections: tuple[str, ...], repeats: int) -> list[tuple[str, Callable[[]
                 f"optimizer step, float32, N = 10^5, {COPY_NOTE}",
                 lambda: step_rows(10**5, 2.0, repeats, 50),
             ),
+        ],
+        "matrix": [
+            (
+                "matrix rules, float32, 1 thread; floor = their matmuls and QR, or a copy (MARS)",
+                lambda: matrix_rows(repeats),
+            )
         ],
         "mlp": [
             (

@@ -114,6 +114,21 @@ CASES = [
     ("schedulefree_adamw", {}),
     ("schedulefree_adamw", {"weight_decay": 0.05, "warmup_steps": 30, "betas": (0.8, 0.99)}),
     ("schedulefree_adamw", {"weight_decay": 0.01, "r": 1.0, "weight_lr_power": 0.0, "eps": 1e-3}),
+    ("muon", {}),
+    ("muon", {"weight_decay": 0.05, "nesterov": False, "adjust_lr_fn": "match_rms_adamw"}),
+    ("muon", {"momentum": 0.9, "ns_steps": 3, "adjust_lr_fn": "original", "adamw_wd": 0.01}),
+    ("muon", {"ns_coefficients": (1.875, -1.25, 0.375), "eps": 1e-5, "adamw_betas": (0.8, 0.99)}),
+    ("soap", {}),
+    ("soap", {"weight_decay": 0.1, "precondition_frequency": 3, "shampoo_beta": 0.9, "lr": 0.01}),
+    ("soap", {"max_precondition_dim": 3, "correct_bias": False, "betas": (0.9, 0.99)}),
+    ("soap", {"normalize_gradient": True, "weight_decay": 0.0, "lr": 1e-3}),
+    ("mars", {}),
+    ("mars", {"weight_decay": 0.05, "weight_decay_1d": 0.02, "lr_1d_factor": 0.5, "gamma": 0.05}),
+    ("mars", {"weight_decouple": False, "weight_decay": 0.01, "ams_bound": True, "cautious": True}),
+    (
+        "mars",
+        {"optimize_1d": True, "fixed_decay": True, "weight_decay": 0.01, "betas": (0.9, 0.99)},
+    ),
 ]
 
 

@@ -16,7 +16,12 @@ SHAPES = ((2, 5), (2, 3, 4))  # two runs of a vector and of a 3x4 matrix
 
 
 def reference_class(dotted: str):
-    """The class named ``torch.optim.Adam`` or ``pytorch_optimizer.Lamb``."""
+    """The class named ``torch.optim.Adam`` or ``pytorch_optimizer.Lamb``, or its adapter
+    (:mod:`tests.optimizers.reference_adapters`) where the class alone is not the reference."""
+    from tests.optimizers.reference_adapters import ADAPTERS
+
+    if dotted in ADAPTERS:
+        return ADAPTERS[dotted]
     module, _, name = dotted.rpartition(".")
     return getattr(importlib.import_module(module), name)
 

@@ -94,11 +94,16 @@ def step_group(opt, members, data, runs, plain_lr=False):
     params = [np.concatenate([data[i][0][k] for i in members]) for k in range(len(SHAPES))]
     base = np.concatenate([np.full(runs[i], data[i][3]) for i in members])
     state = opt.init(params)
-    for t in range(STEPS):
-        grads = [np.concatenate([data[i][1][t][k] for i in members]) for k in range(len(SHAPES))]
-        factors = np.concatenate([np.full(runs[i], data[i][2][t]) for i in members])
-        lr = base * factors
-        opt.step(params, grads, state, lr=float(lr[0]) if plain_lr else lr)
+    # As the engine steps (bench/run/engine.py): a drawn configuration may diverge (Muon with
+    # rescaled ns_coefficients overflows), and its infs and NaNs must match as well.
+    with np.errstate(all="ignore"):
+        for t in range(STEPS):
+            grads = [
+                np.concatenate([data[i][1][t][k] for i in members]) for k in range(len(SHAPES))
+            ]
+            factors = np.concatenate([np.full(runs[i], data[i][2][t]) for i in members])
+            lr = base * factors
+            opt.step(params, grads, state, lr=float(lr[0]) if plain_lr else lr)
     return params, state
 
 
