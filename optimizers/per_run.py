@@ -50,9 +50,24 @@ def zero_state(value: Any) -> bool | str:
 
 
 def power(base: Any, exponent: Any) -> Any:
-    """``base ** exponent`` by ``np.power``, elementwise; a Python float for scalar inputs."""
-    result = np.power(np.asarray(base, dtype=np.float64), exponent)
-    return result if isinstance(result, np.ndarray) and result.ndim else float(result)
+    """``base ** exponent`` by ``np.power``, elementwise; a Python float for scalar inputs.
+
+    A per-run exponent is applied one distinct value at a time, as a scalar: NumPy's ``power``
+    takes shortcuts for a scalar exponent of 2, 0.5 or -1 (square, sqrt, reciprocal) that an
+    array of exponents does not, and the bits differ.
+    """
+    base = np.asarray(base, dtype=np.float64)
+    if np.ndim(exponent) == 0:
+        result = np.power(base, exponent)
+        return result if result.ndim else float(result)
+    exponent = np.asarray(exponent, dtype=np.float64)
+    shape = np.broadcast_shapes(base.shape, exponent.shape)
+    bases, exponents = np.broadcast_to(base, shape), np.broadcast_to(exponent, shape)
+    result = np.empty(shape)
+    for value in np.unique(exponents):
+        where = exponents == value
+        result[where] = np.power(bases[where], value.item())
+    return result
 
 
 def _items(value: Any) -> list[tuple[str, Any]]:
