@@ -97,19 +97,30 @@ def check_same_signature(what: str, signatures: Sequence[tuple]) -> None:
             continue
         if other[0] != first[0]:
             reason = f"{first[0]!r} and {other[0]!r} differ"
-        elif other[1] != first[1]:
-            mine, theirs = dict(first[1]), dict(other[1])
-            key = next(k for k in mine if mine[k] != theirs.get(k))
-            reason = f"{key} is {mine[key]!r} in one and {theirs.get(key)!r} in the other"
-        else:
-            mine, theirs = dict(first[2]), dict(other[2])
-            key = next(k for k in mine if mine[k] != theirs.get(k))
-            reason = f"{key} is {_said(mine[key])} in one and {_said(theirs.get(key))} in the other"
+        else:  # a field may be structural in one and continuous in the other (None or a number)
+            mine, theirs = _fields(first), _fields(other)
+            key = next(k for k in {**mine, **theirs} if mine.get(k) != theirs.get(k))
+            reason = (
+                f"{key} is {_said(mine.get(key))} in one and {_said(theirs.get(key))} in the other"
+            )
         raise ValueError(f"{what}: configurations 0 and {i} cannot share a group: {reason}")
 
 
-def _said(zero: bool | str | None) -> str:
-    return {ZERO: "zero", NONZERO: "nonzero", MIXED: "mixed zero and nonzero"}.get(zero, "absent")
+def _fields(signature: tuple) -> dict[str, tuple]:
+    """A signature's fields by name: ``("value", v)`` if structural, ``("zero", state)`` if not."""
+    return {
+        **{field: ("value", value) for field, value in signature[1]},
+        **{field: ("zero", zero) for field, zero in signature[2]},
+    }
+
+
+def _said(entry: tuple | None) -> str:
+    if entry is None:
+        return "absent"
+    kind, value = entry
+    if kind == "value":
+        return repr(value)
+    return {ZERO: "zero", NONZERO: "nonzero", MIXED: "mixed zero and nonzero"}[value]
 
 
 def stack_fields(configs: Sequence[Any], runs: Sequence[int], what: str) -> dict[str, Any]:

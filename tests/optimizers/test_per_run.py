@@ -208,6 +208,10 @@ def test_signature_holds_the_structure_and_zero_ness():
         optimizers.stack([opt, decayed], [1, 1])
     with pytest.raises(ValueError, match="nesterov is True in one and False in the other"):
         optimizers.stack([opt, optimizers.create("sgd", momentum=0.5)], [1, 1])
+    with pytest.raises(ValueError, match="eps is None in one and nonzero in the other"):
+        optimizers.stack(
+            [optimizers.create("prodigy", eps=None), optimizers.create("prodigy")], [1, 1]
+        )
     with pytest.raises(ValueError, match="1 configurations but 2 run counts"):
         optimizers.stack([opt], [1, 2])
     with pytest.raises(ValueError, match="lr has 3 values for 2 runs"):
