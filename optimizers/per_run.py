@@ -62,11 +62,16 @@ def power(base: Any, exponent: Any) -> Any:
     """
     if type(base) is not np.ndarray and type(exponent) is not np.ndarray:
         return base**exponent
-    bases, exponents = np.broadcast_arrays(base, exponent)
+    if np.ndim(base) == 0 and np.ndim(exponent) == 0:
+        return float(base) ** float(exponent)
+    broadcast = np.broadcast_arrays(np.asarray(base, np.float64), np.asarray(exponent, np.float64))
+    shape = broadcast[0].shape
+    bases, exponents = (a.reshape(-1) for a in broadcast)
     change = (bases[1:] != bases[:-1]) | (exponents[1:] != exponents[:-1])
     starts = np.flatnonzero(np.concatenate(([True], change)))
     values = [b**e for b, e in zip(bases[starts].tolist(), exponents[starts].tolist(), strict=True)]
-    return np.repeat(np.array(values, dtype=np.float64), np.diff(np.append(starts, bases.size)))
+    stretches = np.diff(np.append(starts, bases.size))
+    return np.repeat(np.array(values, dtype=np.float64), stretches).reshape(shape)
 
 
 def sqrt(x: Any) -> Any:
@@ -102,7 +107,7 @@ def check_same_signature(what: str, signatures: Sequence[tuple]) -> None:
             continue
         if other[0] != first[0]:
             reason = f"{first[0]!r} and {other[0]!r} differ"
-        else:
+        else:  # a field may be structural in one and continuous in the other (None or a number)
             mine, theirs = _fields(first), _fields(other)
             key = next(k for k in {**mine, **theirs} if mine.get(k) != theirs.get(k))
             reason = (

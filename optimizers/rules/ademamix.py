@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 
-from optimizers._validate import check_number
+from optimizers._validate import check_numbers
 from optimizers.base import Optimizer, State, register, validate_common
-from optimizers.rules._coefficients import any_nonzero, plain
+from optimizers.per_run import nonzero, power
 
 INF = math.inf
 NON_NEGATIVE = (0.0, INF, False, True)
@@ -58,14 +58,19 @@ class AdEMAMix(Optimizer):
         betas = self.betas
         if not isinstance(betas, tuple | list) or len(betas) != 3:
             raise ValueError(f"ademamix: betas must be three numbers, got {betas!r}")
-        for k, beta in enumerate(betas):
-            check_number("ademamix", f"betas[{k}]", beta, 0.0, 1.0, False, True)
-        self._set("betas", tuple(float(b) for b in betas))
+        checked = (
+            check_numbers("ademamix", f"betas[{k}]", beta, 0.0, 1.0, False, True)
+            for k, beta in enumerate(betas)
+        )
+        self._set("betas", tuple(checked))
         validate_common(self, weight_decay=NON_NEGATIVE, alpha=NON_NEGATIVE, eps=NON_NEGATIVE)
         if self.t_alpha_beta3 is not None:
             validate_common(self, t_alpha_beta3=(0.0, INF, True, True))
 
     def coefficients(self, state: State, lr) -> dict[str, float | np.ndarray | None]:
+        """float64 NumPy coefficients; with weight decay, ``keep`` = 1 - lr wd (1 - wd with
+        fixed_decay) multiplies the params under weight_decouple, else ``weight_decay`` is
+        added to the gradient (the other is None, as both are without weight decay)."""
         t = state.step
         beta1, beta2, beta3 = (np.asarray(b, dtype=np.float64) for b in self.betas)
         alpha, beta3_t = np.asarray(self.alpha, dtype=np.float64), beta3
@@ -76,36 +81,37 @@ class AdEMAMix(Optimizer):
             beta3_t = np.minimum(
                 np.exp(log1 * log3 / ((1.0 - progress) * log3 + progress * log1)), beta3
             )
-        decay = None
-        if any_nonzero(self.weight_decay):
-            decay = self.weight_decay * (1.0 if self.fixed_decay else np.asarray(lr))
-            decay = plain(decay if self.weight_decouple else self.weight_decay)
+        keep = weight_decay = None
+        if nonzero(self.weight_decay) and self.weight_decouple:
+            keep = 1.0 - self.weight_decay * (1.0 if self.fixed_decay else np.asarray(lr))
+        elif nonzero(self.weight_decay):
+            weight_decay = self.weight_decay
         return {
-            "neg_lr": plain(np.negative(lr)),
-            "decay": decay,
-            "fast": plain(1.0 - beta1),
-            "beta2": plain(beta2),
-            "one_minus_beta2": plain(1.0 - beta2),
-            "slow": plain(1.0 - beta3_t),
-            "bias_correction1": plain(1.0 - np.power(beta1, t)),
-            "sqrt_bias_correction2": plain(np.sqrt(1.0 - np.power(beta2, t))),
-            "alpha": plain(alpha),
-            "eps": plain(self.eps),
+            "neg_lr": np.negative(lr),
+            "keep": keep,
+            "weight_decay": weight_decay,
+            "fast": 1.0 - beta1,
+            "beta2": beta2,
+            "one_minus_beta2": 1.0 - beta2,
+            "slow": 1.0 - beta3_t,
+            "bias_correction1": 1.0 - power(beta1, t),
+            "sqrt_bias_correction2": np.sqrt(1.0 - power(beta2, t)),
+            "alpha": alpha,
+            "eps": self.eps,
         }
 
     def update(
         self, p, g, exp_avg, exp_avg_sq, exp_avg_slow, decayed_grad, denom, work, *,
-        neg_lr, decay, fast, beta2, one_minus_beta2, slow, bias_correction1,
+        neg_lr, keep, weight_decay, fast, beta2, one_minus_beta2, slow, bias_correction1,
         sqrt_bias_correction2, alpha, eps,
     ) -> None:  # fmt: skip
         """The step on one array, or one block of it (:mod:`optimizers.blocked`)."""
-        if decay is not None:
-            if self.weight_decouple:
-                p *= 1.0 - decay
-            else:
-                np.multiply(p, decay, out=decayed_grad)
-                decayed_grad += g
-                g = decayed_grad
+        if keep is not None:
+            p *= keep
+        if weight_decay is not None:
+            np.multiply(p, weight_decay, out=decayed_grad)
+            decayed_grad += g
+            g = decayed_grad
         _lerp(exp_avg, g, fast, work)
         np.multiply(g, g, out=work)
         work *= one_minus_beta2

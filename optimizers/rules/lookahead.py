@@ -9,10 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from optimizers import base
+from optimizers import base, per_run
 from optimizers._validate import closest
 from optimizers.base import Optimizer, State, register, validate_common
-from optimizers.rules._coefficients import operand
 
 PULLBACK = ("none", "reset", "pullback")
 
@@ -25,6 +24,18 @@ class LookaheadState(State):
 
     inner: State | None = None
     counter: int = 0
+
+
+class _InnerFact:
+    """A fact the checks and the engine read of a rule (``quadratic_lr``...), taken from the inner
+    rule: an instance's ``inner_optimizer``, or on the class the default inner rule's class."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, opt: Lookahead | None, owner: type) -> Any:
+        inner = base.get(owner.inner) if opt is None else opt.inner_optimizer
+        return getattr(inner, self.name)
 
 
 @register("lookahead")
@@ -88,16 +99,10 @@ class Lookahead(Optimizer):
 
     # What the checks and the engine read of a rule, from the inner one (``inner_optimizer``, the
     # inner rule built in __post_init__: build a changed Lookahead through its constructor).
-    quadratic_lr = property(lambda self: self.inner_optimizer.quadratic_lr)
-    quadratic_steps = property(lambda self: self.inner_optimizer.quadratic_steps)
-    first_step_moves = property(lambda self: self.inner_optimizer.first_step_moves)
-    uses_lr_per_step = property(lambda self: self.inner_optimizer.uses_lr_per_step)
-
-    @classmethod
-    def describe_extra(cls) -> dict[str, Any]:
-        """The base facts, with ``uses_lr_per_step`` of the default inner rule."""
-        default = cls()
-        return {**super().describe_extra(), "uses_lr_per_step": default.uses_lr_per_step}
+    quadratic_lr = _InnerFact()
+    quadratic_steps = _InnerFact()
+    first_step_moves = _InnerFact()
+    uses_lr_per_step = _InnerFact()
 
     def state_floats_per_param(self) -> int:
         """The inner rule's, plus the slow weights (and slow momenta with ``pullback``)."""
@@ -124,9 +129,9 @@ class Lookahead(Optimizer):
         if state.counter < self.k:
             return
         state.counter = 0
-        pull = 1.0 - np.asarray(self.alpha, dtype=np.float64)
+        pull = {"weight": per_run.settle(1.0 - np.asarray(self.alpha, dtype=np.float64))}
         for p, slow in zip(params, state.buffers["slow_params"], strict=True):
-            _pull(p, slow, operand(pull, p))
+            _pull(p, slow, self.coefficients_for(pull, p)["weight"])
         momenta = state.inner.buffers.get("momentum_buffer")
         if momenta is None or self.pullback_momentum == "none":
             return
@@ -134,7 +139,8 @@ class Lookahead(Optimizer):
             if self.pullback_momentum == "reset":
                 buffer.fill(0.0)
             else:
-                _pull(buffer, state.buffers["slow_momentum"][i], operand(pull, buffer))
+                weight = self.coefficients_for(pull, buffer)["weight"]
+                _pull(buffer, state.buffers["slow_momentum"][i], weight)
 
     def eval_params(self, params: list[np.ndarray], state: LookaheadState) -> list[np.ndarray]:
         """The slow weights (the state's own arrays: read them, do not write)."""

@@ -12,9 +12,10 @@ import math
 
 import numpy as np
 
-from optimizers._validate import check_number
+from optimizers import per_run
+from optimizers._validate import check_numbers
 from optimizers.base import Optimizer, State, register, validate_common
-from optimizers.rules._coefficients import any_nonzero, operand
+from optimizers.per_run import nonzero, power
 
 INF = math.inf
 PER_RUN = ("d", "d_max", "d_numerator")
@@ -83,9 +84,7 @@ class Prodigy(Optimizer):
             validate_common(self, beta3=(0.0, 1.0, False, True))
         if self.eps is not None:
             validate_common(self, eps=(0.0, INF, False, True))
-        for rate in np.ravel(self.growth_rate):  # inf (no cap) is the default
-            if rate != INF:
-                check_number("prodigy", "growth_rate", rate, 1.0, INF, False, True)
+        self._set("growth_rate", _checked_growth_rate(self.growth_rate))
 
     def init(self, params: list[np.ndarray]) -> State:
         """The buffers, ``p0`` a copy of the params, and ``d``, ``d_max`` (d0) and
@@ -109,11 +108,10 @@ class Prodigy(Optimizer):
         d, d_max, numerator = (state.scalars[k].astype(np.float64) for k in PER_RUN)
         scale = 1.0
         if self.bias_correction:
-            scale = (1.0 - np.power(beta1, t)) / np.sqrt(1.0 - np.power(beta2, t))
+            scale = (1.0 - power(beta1, t)) / np.sqrt(1.0 - power(beta2, t))
         d_lr = d * np.asarray(self.lr if lr is None else lr, np.float64) / scale
         d0 = np.asarray(self.d0, dtype=np.float64)
         coefs = {
-            "numerator": d / d0 * d_lr,
             "avg": d * (1.0 - beta1),
             "avg_sq": d * d * (1.0 - beta2),
             "s": d / d0 * (d if self.safeguard_warmup else d_lr),
@@ -121,6 +119,8 @@ class Prodigy(Optimizer):
             "beta2": beta2,
             "beta3": beta3,
         }
+        coefs = {k: per_run.settle(v) for k, v in coefs.items()}
+        coefs["numerator"] = d / d0 * d_lr  # float64, as the numerator it adds to
         numerator *= beta3
         denominator = np.zeros_like(numerator)
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
@@ -133,46 +133,74 @@ class Prodigy(Optimizer):
         new_d = np.where(active, np.minimum(d_max, new_d * self.growth_rate), d)
         for key, value in zip(PER_RUN, (new_d, d_max, numerator), strict=True):
             np.copyto(state.scalars[key], value, casting="same_kind")
+        moves = self._move_coefficients(d_lr, new_d, active)
         for i, p in enumerate(params):
             exp_avg, exp_avg_sq = (state.buffers[k][i] for k in ("exp_avg", "exp_avg_sq"))
-            self._move(p, exp_avg, exp_avg_sq, state.work[i][0], d_lr, new_d, active)
+            self._move(p, exp_avg, exp_avg_sq, state.work[i][0], active, moves)
 
-    def _accumulate(self, p, g, s, p0, exp_avg, exp_avg_sq, work, per_run, numerator,
+    def _accumulate(self, p, g, s, p0, exp_avg, exp_avg_sq, work, dot, numerator,
                     denominator, coefs) -> None:  # fmt: skip
         """One array's share: <g, p0 - p> into the numerator, the moments, s, and ||s||_1."""
         runs = p.shape[0]
+        shaped = self.coefficients_for({k: v for k, v in coefs.items() if k != "numerator"}, p)
         np.subtract(p0, p, out=work)
-        np.vecdot(g.reshape(runs, -1), work.reshape(runs, -1), out=per_run)
-        numerator += coefs["numerator"] * per_run
-        exp_avg *= operand(coefs["beta1"], p)
-        np.multiply(g, operand(coefs["avg"], p), out=work)
+        np.vecdot(g.reshape(runs, -1), work.reshape(runs, -1), out=dot)
+        numerator += coefs["numerator"] * dot
+        exp_avg *= shaped["beta1"]
+        np.multiply(g, shaped["avg"], out=work)
         exp_avg += work
-        exp_avg_sq *= operand(coefs["beta2"], p)
+        exp_avg_sq *= shaped["beta2"]
         np.multiply(g, g, out=work)
-        work *= operand(coefs["avg_sq"], p)
+        work *= shaped["avg_sq"]
         exp_avg_sq += work
-        s *= operand(coefs["beta3"], p)
-        np.multiply(g, operand(coefs["s"], p), out=work)
+        s *= shaped["beta3"]
+        np.multiply(g, shaped["s"], out=work)
         s += work
         np.abs(s, out=work)
-        np.sum(work.reshape(runs, -1), axis=1, out=per_run)
-        denominator += per_run
+        np.sum(work.reshape(runs, -1), axis=1, out=dot)
+        denominator += dot
 
-    def _move(self, p, exp_avg, exp_avg_sq, work, d_lr, d, active) -> None:
+    def _move_coefficients(self, d_lr, d, active) -> dict[str, float | np.ndarray | None]:
+        """The settled coefficients of :meth:`_move`: ``keep`` (1 - wd d_lr, or 1 - wd with
+        fixed_decay; 1 in runs that do not move), ``d_eps`` (d eps) and ``step`` (-d_lr)."""
+        keep = None
+        if self.weight_decouple and nonzero(self.weight_decay):
+            decay = self.weight_decay * (1.0 if self.fixed_decay else d_lr)
+            keep = np.where(active, 1.0 - decay, 1.0)
+        d_eps = None if self.eps is None else d * self.eps
+        return {
+            k: per_run.settle(v) for k, v in {"keep": keep, "d_eps": d_eps, "step": -d_lr}.items()
+        }
+
+    def _move(self, p, exp_avg, exp_avg_sq, work, active, coefs) -> None:
         """Weight decay and the Adam step, in the runs whose ||s||_1 was not 0."""
         moving = None if active.all() else active.reshape((p.shape[0],) + (1,) * (p.ndim - 1))
-        if self.weight_decouple and any_nonzero(self.weight_decay):
-            decay = self.weight_decay * (1.0 if self.fixed_decay else d_lr)
-            factor = operand(np.where(active, 1.0 - decay, 1.0), p)
-            p *= factor
+        shaped = self.coefficients_for(coefs, p)
+        if shaped["keep"] is not None:
+            p *= shaped["keep"]
         np.sqrt(exp_avg_sq, out=work)
-        if self.eps is None:
+        if shaped["d_eps"] is None:
             np.arctan2(exp_avg, work, out=work)
         else:
-            work += operand(d * self.eps, p)
+            work += shaped["d_eps"]
             np.divide(exp_avg, work, out=work)
-        work *= operand(-d_lr, p)
+        work *= shaped["step"]
         if moving is None:
             p += work
         else:
             np.add(p, work, out=p, where=moving)
+
+
+def _checked_growth_rate(rate) -> float | np.ndarray:
+    """growth_rate as every continuous field is normalised: each value >= 1, or inf (no cap,
+    the default)."""
+    is_float_array = isinstance(rate, np.ndarray) and rate.dtype.kind == "f"
+    uncapped = np.isposinf(rate) if is_float_array or isinstance(rate, float) else False
+    if not np.any(uncapped):
+        return check_numbers("prodigy", "growth_rate", rate, 1.0, INF, False, True)
+    if np.ndim(rate) == 0:
+        return INF
+    checked = check_numbers("prodigy", "growth_rate", np.where(uncapped, 1.0, rate), 1.0, INF)
+    rates = np.where(uncapped, INF, checked)
+    rates.flags.writeable = False
+    return rates

@@ -12,8 +12,9 @@ import math
 
 import numpy as np
 
+from optimizers import per_run
 from optimizers.base import Optimizer, State, register, validate_common
-from optimizers.rules._coefficients import any_nonzero, operand, plain
+from optimizers.per_run import nonzero, power
 
 INF = math.inf
 NON_NEGATIVE = (0.0, INF, False, True)
@@ -69,26 +70,27 @@ class _ScheduleFree(Optimizer):
             lr, min(1.0, t / self.warmup_steps) if self.warmup_steps else 1.0
         )
         lr_max = np.maximum(scheduled_lr, state.scalars["lr_max"])
-        weight = np.power(float(t), self.r) * np.power(lr_max, self.weight_lr_power)
+        weight = power(float(t), self.r) * power(lr_max, self.weight_lr_power)
         weight_sum = np.add(state.scalars["weight_sum"], weight)
         ckp1 = np.divide(
             weight, weight_sum, out=np.zeros(np.shape(weight_sum)), where=weight_sum != 0
         )
-        state.scalars["lr_max"], state.scalars["weight_sum"] = plain(lr_max), plain(weight_sum)
+        state.scalars["lr_max"] = per_run.settle(lr_max)
+        state.scalars["weight_sum"] = per_run.settle(weight_sum)
         beta = self.interpolation()
         return {
-            "lr": plain(scheduled_lr),
-            "ckp1": plain(ckp1),
-            "y_coef": plain(scheduled_lr * (beta * (1.0 - ckp1) - 1.0)),
-            "weight_decay": plain(self.weight_decay) if any_nonzero(self.weight_decay) else None,
+            "lr": scheduled_lr,
+            "ckp1": ckp1,
+            "y_coef": scheduled_lr * (beta * (1.0 - ckp1) - 1.0),
+            "weight_decay": self.weight_decay if nonzero(self.weight_decay) else None,
         }
 
     def eval_params(self, params: list[np.ndarray], state: State) -> list[np.ndarray]:
         """x = y + (1 - 1/beta)(z - y): the params of the package's ``optimizer.eval()`` (new
         arrays; the params stay y)."""
-        weight = plain(1.0 - 1.0 / np.asarray(self.interpolation(), dtype=np.float64))
+        weight = per_run.settle(1.0 - 1.0 / np.asarray(self.interpolation(), dtype=np.float64))
         return [
-            p + operand(weight, p) * (z - p)
+            p + self.coefficients_for({"weight": weight}, p)["weight"] * (z - p)
             for p, z in zip(params, state.buffers["z"], strict=True)
         ]
 
@@ -177,10 +179,10 @@ class ScheduleFreeAdamW(_ScheduleFree):
         beta2 = np.asarray(self.betas[1], dtype=np.float64)
         return {
             **self.averaging(state, lr),
-            "beta2": plain(beta2),
-            "one_minus_beta2": plain(1.0 - beta2),
-            "bias_correction2": plain(1.0 - np.power(beta2, state.step)),
-            "eps": plain(self.eps),
+            "beta2": beta2,
+            "one_minus_beta2": 1.0 - beta2,
+            "bias_correction2": 1.0 - power(beta2, state.step),
+            "eps": self.eps,
         }
 
     def update(

@@ -1,7 +1,7 @@
 """Lookahead: its evaluation point is the reference's slow weights, its inner rule is built from
-``lr`` and ``inner_hyperparameters``, bad input is a one-line error, and a per-run alpha steps each
-run as alone. (Trajectories against pytorch-optimizer's Lookahead are in
-test_against_pytorch_optimizer.py.)"""
+``lr`` and ``inner_hyperparameters``, and bad input is a one-line error. (Trajectories against
+pytorch-optimizer's Lookahead are in test_against_pytorch_optimizer.py; a per-run lr and alpha in
+test_per_run.py.)"""
 
 import json
 
@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import optimizers
-from tests.optimizers.per_run import with_per_run
 from tests.optimizers.reference import build_reference, lr_schedule
 
 SHAPES = ((2, 3, 4), (2, 5))
@@ -84,28 +83,3 @@ def test_bad_input_is_a_one_line_value_error(kw, message):
     with pytest.raises(ValueError, match=message) as error:
         optimizers.create("lookahead", **kw)
     assert "\n" not in str(error.value)
-
-
-def test_per_run_alpha_pulls_each_run_as_alone():
-    """alpha as a per-run array: each run's params and slow weights are bit-identical to that
-    run's configuration stacked alone (the inner rule's hyperparameters are floats here)."""
-    opt = optimizers.create("lookahead", inner="sgd", lr=0.1, k=3)
-    alphas = np.array([0.5, 0.2, 0.9])
-    rng = np.random.default_rng(4)
-    shapes = ((3, 4, 2), (3, 6))
-    params = [rng.standard_normal(s) for s in shapes]
-    grads = [[rng.standard_normal(s) for s in shapes] for _ in range(10)]
-    stacked, together = with_per_run(opt, alpha=alphas), [p.copy() for p in params]
-    state = stacked.init(together)
-    for step in grads:
-        stacked.step(together, step, state)
-    for run in range(3):
-        alone = with_per_run(opt, alpha=alphas[run : run + 1])
-        own = [p[run : run + 1].copy() for p in params]
-        own_state = alone.init(own)
-        for step in grads:
-            alone.step(own, [g[run : run + 1] for g in step], own_state)
-        slow = zip(own_state.buffers["slow_params"], state.buffers["slow_params"], strict=True)
-        for a, b, (slow_a, slow_b) in zip(own, together, slow, strict=True):
-            np.testing.assert_array_equal(a[0], b[run])
-            np.testing.assert_array_equal(slow_a[0], slow_b[run])

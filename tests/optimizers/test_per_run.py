@@ -5,7 +5,8 @@ with every nonzero continuous hyperparameter rescaled at random, within its vali
 counts, a random partition of the configurations into groups and a random order inside each group.
 Stepped for 20 steps with a per-step lr array, each group's runs must equal, bit for bit in float32
 and float64, the same configuration stacked alone and the same configuration built from Python
-numbers by ``optimizers.create``: params, every state buffer and the state's scalars.
+numbers by ``optimizers.create``: params, every state buffer, the state's scalars and the
+evaluation point (``eval_params``: schedule-free's x, Lookahead's slow weights).
 """
 
 import dataclasses
@@ -104,7 +105,7 @@ def step_group(opt, members, data, runs, plain_lr=False):
             factors = np.concatenate([np.full(runs[i], data[i][2][t]) for i in members])
             lr = base * factors
             opt.step(params, grads, state, lr=float(lr[0]) if plain_lr else lr)
-    return params, state
+    return params, state, opt.eval_params(params, state)
 
 
 def run_slices(members, runs):
@@ -113,10 +114,13 @@ def run_slices(members, runs):
 
 
 def assert_same_run(name, got, want, where, dtype):
-    (params, state), (want_params, want_state) = got, want
+    (params, state, evaluated), (want_params, want_state, want_evaluated) = got, want
     for k, (a, b) in enumerate(zip(params, want_params, strict=True)):
         assert a.dtype == dtype and b.dtype == dtype, f"{name}: params became {a.dtype}"
         assert np.array_equal(a[where], b, equal_nan=True), f"{name}: params[{k}] differ"
+    for k, (a, b) in enumerate(zip(evaluated, want_evaluated, strict=True)):
+        assert a.dtype == dtype, f"{name}: eval_params became {a.dtype}"
+        assert np.array_equal(a[where], b, equal_nan=True), f"{name}: eval_params[{k}] differ"
     assert state.buffers.keys() == want_state.buffers.keys()
     for key, arrays in want_state.buffers.items():
         for a, b in zip(state.buffers[key], arrays, strict=True):
@@ -211,6 +215,10 @@ def test_signature_holds_the_structure_and_zero_ness():
         optimizers.stack([opt, decayed], [1, 1])
     with pytest.raises(ValueError, match="nesterov is True in one and False in the other"):
         optimizers.stack([opt, optimizers.create("sgd", momentum=0.5)], [1, 1])
+    with pytest.raises(ValueError, match="eps is None in one and nonzero in the other"):
+        optimizers.stack(
+            [optimizers.create("prodigy", eps=None), optimizers.create("prodigy")], [1, 1]
+        )
     with pytest.raises(ValueError, match="1 configurations but 2 run counts"):
         optimizers.stack([opt], [1, 2])
     with pytest.raises(ValueError, match="lr has 3 values for 2 runs"):
@@ -233,3 +241,17 @@ def test_per_run_values_must_match_the_runs():
     params = [np.ones((3, 2))]
     with pytest.raises(ValueError, match="sgd: a per-run hyperparameter has 2 values"):
         opt.step(params, [np.ones((3, 2))], opt.init(params))
+
+
+def test_power_gives_each_run_the_bits_of_its_own_exponent():
+    """NumPy's power takes shortcuts for a scalar exponent of 2, 0.5 or -1 that an array of
+    exponents does not take: per_run.power gives every element the bits of its exponent alone."""
+    rng = np.random.default_rng(0)
+    bases = rng.uniform(0.0, 2.0, 2000)
+    exponents = rng.choice([2.0, 0.5, -1.0, 1.7, 3.0], 2000)
+    together = per_run.power(bases, exponents)
+    alone = [per_run.power(float(b), float(e)) for b, e in zip(bases, exponents, strict=True)]
+    assert np.array_equal(together, alone)
+    scalar_base = per_run.power(0.9, exponents)
+    assert np.array_equal(scalar_base, [per_run.power(0.9, float(e)) for e in exponents])
+    assert isinstance(per_run.power(0.9, 3), float)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import optimizers
-from tests.optimizers.per_run import run_values, with_per_run
+from tests.optimizers.test_per_run import check_sweep
 
 SHAPES = ((3, 4, 5), (3, 6))  # three runs of a matrix and of a vector
 
@@ -50,32 +50,17 @@ def test_a_run_without_gradient_stops_where_the_reference_returns_early():
     assert state.scalars["d"][1] == opt.d0 and state.scalars["d_max"][1] == opt.d0
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_per_run_hyperparameters_step_each_run_as_alone(dtype):
-    """lr, betas, d0, d_coef and weight_decay as per-run arrays: each run's params and state are
-    bit-identical to that run's configuration stacked alone."""
-    opt = optimizers.create("prodigy", weight_decay=0.01)
-    values = {
-        "betas": (np.array([0.9, 0.8, 0.95]), np.array([0.999, 0.99, 0.9])),
-        "d0": np.array([1e-6, 1e-4, 1e-3]),
-        "d_coef": np.array([1.0, 0.5, 2.0]),
-        "weight_decay": np.array([0.01, 0.1, 0.001]),
-    }
-    lrs = np.array([1.0, 0.5, 0.1])
-    rng = np.random.default_rng(2)
-    params = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
-    grads = _gradients(rng, 30, dtype)
-    stacked, together = with_per_run(opt, **values), [p.copy() for p in params]
-    state = stacked.init(together)
-    for step in grads:
-        stacked.step(together, step, state, lr=lrs)
-    for run in range(3):
-        alone = with_per_run(opt, **run_values(values, run))
-        own = [p[run : run + 1].copy() for p in params]
-        own_state = alone.init(own)
-        for step in grads:
-            alone.step(own, [g[run : run + 1] for g in step], own_state, lr=lrs[run : run + 1])
-        for a, b in zip(own, together, strict=True):
-            np.testing.assert_array_equal(a[0], b[run])
-        for key, value in own_state.scalars.items():
-            assert value[0] == state.scalars[key][run], key
+@pytest.mark.parametrize("eps", [1e-8, None])
+def test_every_hyperparameter_may_differ_between_runs(eps):
+    """lr, betas, beta3, d0, d_coef, growth_rate, weight_decay and eps per run: each run's params,
+    state and d are its configuration's alone, bit for bit, in float32 and float64."""
+    configs = [
+        {"lr": lr, "betas": betas, "beta3": beta3, "d0": d0, "d_coef": d_coef,
+         "growth_rate": growth, "weight_decay": wd, "eps": eps and eps * scale}
+        for lr, betas, beta3, d0, d_coef, growth, wd, scale in [
+            (1.0, (0.9, 0.999), 0.99, 1e-6, 1.0, 1.05, 0.01, 1.0),
+            (0.5, (0.8, 0.99), 0.9, 1e-4, 0.5, 2.0, 0.1, 100.0),
+            (0.1, (0.95, 0.9), 0.5, 1e-3, 2.0, np.inf, 0.001, 1e4),
+        ]
+    ]  # fmt: skip
+    check_sweep("prodigy", (configs, [1, 3, 2], [[2, 0, 1]], 9, False))
