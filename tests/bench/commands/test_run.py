@@ -13,6 +13,7 @@ import pytest
 
 from bench.cli import main
 from bench.store.store import load
+from tests.bench.conftest import SLOW_CELLS, SLOW_GRID
 
 
 def run(*argv):
@@ -154,22 +155,6 @@ def test_list_names_everything():
         assert name in text
 
 
-SLOW_GRID = """\
-name = "slow"
-seeds = 2
-steps = 1000
-log_every = 250
-
-[[problems]]
-name = "spirals"
-hidden = 24
-
-[[optimizers]]
-name = "adam"
-lr = [0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008]
-"""
-
-
 def cell_rows(store):
     with sqlite3.connect(store) as conn:
         return conn.execute("SELECT cell_key, COUNT(*) FROM runs GROUP BY cell_key").fetchall()
@@ -192,7 +177,7 @@ def test_sigkill_mid_grid_keeps_complete_cells_and_the_rerun_matches(tmp_path):
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
     rows = cell_rows(killed)
-    assert 2 <= len(rows) < 8 and all(count == 2 for _, count in rows)  # whole cells only
+    assert 2 <= len(rows) < SLOW_CELLS and all(count == 2 for _, count in rows)  # whole cells
     assert main(["run", str(grid), "--jobs", "2", "--store", str(killed)]) == 0
     assert main(["run", str(grid), "--jobs", "2", "--store", str(clean)]) == 0
     resumed, resumed_curves = load(killed)
