@@ -51,6 +51,7 @@ class AdEMAMix(Optimizer):
     state_buffers = ("exp_avg", "exp_avg_sq", "exp_avg_slow")
     work_buffers = ("decayed_grad", "denom", "work")
     reference = "pytorch_optimizer.AdEMAMix"
+    family = "adaptive"
     quadratic_lr = 0.1  # its slow EMA (beta3 = 0.9999) needs a large step to settle in 3000
 
     def __post_init__(self) -> None:

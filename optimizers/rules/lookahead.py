@@ -70,6 +70,7 @@ class Lookahead(Optimizer):
     inner_hyperparameters: str | Mapping[str, Any] = "{}"
 
     reference = "pytorch_optimizer.Lookahead"
+    family = "adaptive"  # a wrapper: listed with its default inner rule, adam
 
     def __post_init__(self) -> None:
         options = self.inner_hyperparameters

@@ -69,6 +69,7 @@ class MARS(Optimizer):
 
     state_buffers = ("exp_avg", "exp_avg_sq", "last_grad", "max_exp_avg_sq")
     reference = "pytorch_optimizer.MARS"
+    family = "adaptive"
     quadratic_lr = 0.03
 
     def __post_init__(self) -> None:

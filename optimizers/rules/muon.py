@@ -75,6 +75,7 @@ class Muon(Optimizer):
 
     state_buffers = ("momentum_buffer", "exp_avg", "exp_avg_sq")
     reference = "torch.optim.Muon"
+    family = "matrix"
     quadratic_lr = 0.05
 
     def __post_init__(self) -> None:

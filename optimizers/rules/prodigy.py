@@ -69,6 +69,7 @@ class Prodigy(Optimizer):
 
     state_buffers = ("s", "p0", "exp_avg", "exp_avg_sq")
     reference = "pytorch_optimizer.Prodigy"
+    family = "parameter-free"
     quadratic_lr = 1.0
 
     def __post_init__(self) -> None:

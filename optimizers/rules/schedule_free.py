@@ -123,6 +123,7 @@ class ScheduleFreeSGD(_ScheduleFree):
     state_buffers = ("z",)
     work_buffers = ("direction", "work")
     reference = "schedulefree.SGDScheduleFree"
+    family = "schedule-free"
     quadratic_lr = 0.5
 
     def __post_init__(self) -> None:
@@ -166,6 +167,7 @@ class ScheduleFreeAdamW(_ScheduleFree):
     state_buffers = ("z", "exp_avg_sq")
     work_buffers = ("direction", "work")
     reference = "schedulefree.AdamWScheduleFree"
+    family = "schedule-free"
     quadratic_lr = 0.05
 
     def __post_init__(self) -> None:

@@ -75,6 +75,7 @@ class SOAP(Optimizer):
 
     state_buffers = ("exp_avg", "exp_avg_sq")
     reference = "pytorch_optimizer.SOAP"
+    family = "matrix"
     first_step_moves = False
     quadratic_lr = 0.03
 
