@@ -12,12 +12,14 @@ a new rule must pass.
 >>> opt.step(params, [np.ones((4, 3))], state)
 """
 
-from optimizers import clipping, schedules
+from optimizers import adapters, clipping, schedules
 from optimizers import rules as _rules  # noqa: F401  (registers the built-in update rules)
 from optimizers.base import RULES, Optimizer, State, create, describe, get, names, register
 from optimizers.clipping import clip, clipper
 from optimizers.registry import Description, Parameter, Registry
 from optimizers.schedules import schedule
+
+adapters.install(RULES)  # "torch:..." and "optax:..." names resolve on demand
 
 __all__ = [
     "RULES",
@@ -25,6 +27,7 @@ __all__ = [
     "Optimizer",
     "Parameter",
     "Registry",
+    "adapters",
     "State",
     "clip",
     "clipper",

@@ -111,12 +111,30 @@ class Loop:
             return np.zeros(self.runs)
         return problems.regularize(cell.regularizer, params, grads, **cell.regularizer_params)
 
+    def closure(self, batch) -> dict[str, Any]:
+        """``{"closure": f}`` for an optimizer that needs one (``needs_closure``, as L-BFGS through
+        the torch adapter): ``f()`` is the objective at the current params, penalised and
+        clipped as the step's own gradient, ``(loss (R,), grads)``. Its calls are timed."""
+        if not getattr(self.optimizer, "needs_closure", False):
+            return {}
+
+        def objective() -> tuple[np.ndarray, list[np.ndarray]]:
+            loss, grads = self.problem.loss_and_grad(self.params, batch)
+            loss = loss + self.penalty(grads, self.params)
+            self.clip(grads, self.params)
+            return loss, grads
+
+        return {"closure": objective}
+
     def log(self, step: int, grad_norm: np.ndarray) -> np.ndarray:
         """Evaluate (clock stopped) and append a curve point for every run still alive."""
-        metrics = self.problem.evaluate(self.params)
-        scratch = [np.zeros_like(p) for p in self.params]
+        # a rule's evaluation point (schedule-free's averaged x), else the params themselves
+        point = getattr(self.optimizer, "eval_params", lambda params, state: params)
+        evaluated = point(self.params, self.state)
+        metrics = self.problem.evaluate(evaluated)
+        scratch = [np.zeros_like(p) for p in evaluated]
         loss = np.asarray(metrics["train_loss"], dtype=np.float64) + self.penalty(
-            scratch, self.params
+            scratch, evaluated
         )
         metrics = {**metrics, "train_loss": loss}
         alive = self.diverged_step < 0
@@ -188,7 +206,8 @@ class Loop:
             logging = (t + 1) % cell.log_every == 0 or t + 1 == cell.steps
             norm = global_norm(grads) if logging else None
             clip(grads, self.params)
-            opt.step(self.params, grads, self.state, lr=base_lr * self.schedule(t))
+            lr = base_lr * self.schedule(t)
+            opt.step(self.params, grads, self.state, lr=lr, **self.closure(batch))
             self.opt_time += time.perf_counter() - tick
             if on_step is not None:
                 on_step(t + 1, self.params)
