@@ -2,7 +2,9 @@
 
 - **No copies.** Each run's slice of each param array is a ``torch.from_numpy`` view of it (float32
   or float64, as the array), and each step binds each run's slice of each grad array as its
-  ``.grad``, also a view. The library updates optbench's arrays in place.
+  ``.grad``, also a view. The library updates optbench's arrays in place; it may also change the
+  grads in place, as it may change ``.grad`` in torch (the engine does not read them after the
+  step).
 - **Runs stay independent.** Each run gets its own instance of the optimizer over its own views:
   per-tensor rules (LAMB, LARS, Muon) see one run's tensor, and rules that reduce over all their
   params (L-BFGS's flat vector, SAM's gradient norm) reduce over one run's.
