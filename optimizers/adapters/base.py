@@ -30,17 +30,32 @@ class Adapted(Optimizer):
     needs_closure: ClassVar[bool] = False  # step() must be given a closure (L-BFGS)
 
     def __post_init__(self) -> None:
-        if self.lr_keyword and self.lr_keyword != "lr":
-            value = getattr(self, self.lr_keyword)
-            self._set("lr", float(value) if isinstance(value, int | float) else 1.0)
+        for field in dataclasses.fields(self):  # a stored configuration gives lists: tuples
+            value = getattr(self, field.name)
+            if isinstance(value, list):
+                self._set(field.name, as_tuple(value))
+        # A learning rate the library leaves to itself (None: A2Grad) is not scheduled; optbench
+        # sees a nominal 1.0 and the library gets None.
+        value = getattr(self, self.lr_keyword) if self.lr_keyword else None
+        object.__setattr__(self, "_scheduled", isinstance(value, int | float))
+        if self.lr_keyword != "lr" or not self._scheduled:
+            self._set("lr", float(value) if self._scheduled else 1.0)
         self.validate()
+
+    @property
+    def scheduled(self) -> bool:
+        """Whether each step's lr reaches the library (it has a numeric learning rate)."""
+        return self._scheduled
 
     def validate(self) -> None:
         """Build the library's optimizer once, so that its own checks run now."""
 
     def hyperparameters(self) -> dict[str, Any]:
         """The library's keywords (defaults filled), as passed to it."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        keywords = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        if self.lr_keyword and not self._scheduled:
+            keywords[self.lr_keyword] = None
+        return keywords
 
     def state_floats_per_param(self) -> int:
         raise NotImplementedError(f"{self.full_name}: the adapter does not know its state size")
@@ -67,6 +82,11 @@ class Adapted(Optimizer):
     def __reduce__(self):
         # The class is made at run time: rebuild it from its name in the receiving process.
         return (rebuild, (self.full_name, self.hyperparameters()))
+
+
+def as_tuple(value: Any) -> Any:
+    """Lists, nested too, as tuples (TOML and JSON give lists where libraries expect tuples)."""
+    return tuple(as_tuple(v) for v in value) if isinstance(value, list | tuple) else value
 
 
 def rebuild(full_name: str, hyperparameters: dict[str, Any]) -> Adapted:

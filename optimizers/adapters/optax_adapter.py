@@ -76,7 +76,7 @@ class OptaxAdapted(Adapted):
     def transformation(self) -> optax.GradientTransformation:
         """The factory's transformation, its float keywords (the learning rate) injected."""
         keywords = self.hyperparameters()
-        if self.lr_keyword:
+        if self.scheduled:
             keywords[self.lr_keyword] = float(keywords[self.lr_keyword])
         injected = [k for k, v in keywords.items() if isinstance(v, float)]
         if not injected:
@@ -87,7 +87,7 @@ class OptaxAdapted(Adapted):
     def init(self, params: Params) -> OptaxState:
         """The vmapped state, and the step compiled for these shapes and dtypes."""
         transformation = self.transformation()
-        lr_keyword = self.lr_keyword
+        lr_keyword = self.lr_keyword if self.scheduled else None
 
         def update(grads, inner, params, rate):
             if lr_keyword:

@@ -28,7 +28,7 @@ import contextlib
 import dataclasses
 import inspect
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -68,13 +68,17 @@ class TorchState:
 
 @contextlib.contextmanager
 def default_dtype(dtype: np.dtype) -> Iterator[None]:
-    """torch's default dtype set to ``dtype`` (float32 or float64) inside the block."""
-    previous = torch.get_default_dtype()
+    """torch's default dtype set to ``dtype`` (float32 or float64), and torch on one thread,
+    inside the block. One thread as optbench's BLAS: jobs, not threads, are the unit of
+    parallelism (torch's own pool, on a loaded 2-core machine, made a step 10x slower)."""
+    previous, threads = torch.get_default_dtype(), torch.get_num_threads()
     torch.set_default_dtype(torch.float64 if dtype == np.float64 else torch.float32)
+    torch.set_num_threads(1)
     try:
         yield
     finally:
         torch.set_default_dtype(previous)
+        torch.set_num_threads(threads)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +86,7 @@ class TorchAdapted(Adapted):
     """A ``torch.optim.Optimizer`` subclass run through the torch adapter."""
 
     prefix = "torch"
+    muon_groups: ClassVar[bool] = False  # param groups with use_muon (see build)
 
     def library_keywords(self) -> dict[str, Any]:
         return self.hyperparameters()
@@ -89,15 +94,28 @@ class TorchAdapted(Adapted):
     def validate(self) -> None:
         probe = torch.zeros((2, 2), dtype=torch.float64)
         with default_dtype(np.dtype(np.float64)):
-            self.target([probe], **self.library_keywords())
+            self.build([probe])
+
+    def build(self, tensors: list[torch.Tensor]) -> torch.optim.Optimizer:
+        """The library's optimizer over one run's tensors. A Muon-style class (param groups
+        must say ``use_muon``) gets its usual split: matrices use Muon, the rest its AdamW."""
+        if not self.muon_groups:
+            return self.target(tensors, **self.library_keywords())
+        groups = [
+            {"params": [t for t in tensors if (t.ndim >= 2) == use_muon], "use_muon": use_muon}
+            for use_muon in (True, False)
+        ]
+        return self.target([g for g in groups if g["params"]], **self.library_keywords())
 
     def init(self, params: Params) -> TorchState:
         """One optimizer per run over ``torch.from_numpy`` views of that run's slices."""
         runs = params[0].shape[0]
         tensors = [[torch.from_numpy(p[r]) for p in params] for r in range(runs)]
         with default_dtype(params[0].dtype):
-            instances = [self.target(run, **self.library_keywords()) for run in tensors]
+            instances = [self.build(run) for run in tensors]
         for instance in instances:
+            for group in instance.param_groups:
+                group.setdefault("initial_lr", group.get("lr"))
             if callable(getattr(instance, "train", None)):
                 instance.train()  # schedule-free optimizers start in training mode
         evaluations = np.zeros(runs, dtype=np.int64)
@@ -122,9 +140,8 @@ class TorchAdapted(Adapted):
                 zip(state.optimizers, state.tensors, strict=True)
             ):
                 self._set_grads(tensors, grads, r)
-                if self.lr_keyword:
-                    for group in instance.param_groups:
-                        group["lr"] = float(rates[r])
+                if self.scheduled:
+                    self._set_rates(instance, float(rates[r]))
                 if self.needs_closure:
                     instance.step(self._run_closure(closure, tensors, state, r))
                 else:
@@ -139,6 +156,17 @@ class TorchAdapted(Adapted):
             if p is not a:
                 a[...] = p
         return state.arrays
+
+    def _set_rates(self, instance: torch.optim.Optimizer, rate: float) -> None:
+        """Each group's lr for this step, as ``torch.optim.lr_scheduler.LambdaLR`` sets it: the
+        group's initial lr times the schedule's factor (``rate / self.lr``); a group that
+        started at ``self.lr`` gets ``rate`` itself."""
+        for group in instance.param_groups:
+            initial = group["initial_lr"]
+            if initial == self.lr or not isinstance(initial, int | float):
+                group["lr"] = rate
+            else:
+                group["lr"] = initial * rate / self.lr if self.lr else 0.0
 
     @staticmethod
     def _set_grads(tensors: list[torch.Tensor], grads: Params, run: int) -> None:
@@ -159,8 +187,8 @@ class TorchAdapted(Adapted):
     def eval_params(self, params: Params, state: TorchState) -> Params:
         """The params ``eval()`` gives (schedule-free's averaged x), else ``params`` themselves."""
         instances = state.optimizers
-        if not instances or not callable(getattr(instances[0], "eval", None)):
-            return params
+        if state.step == 0 or not callable(getattr(instances[0], "eval", None)):
+            return params  # before the first step the evaluation point is the start
         with default_dtype(params[0].dtype), torch.no_grad():
             for instance in instances:
                 instance.eval()
@@ -185,8 +213,22 @@ def resolve(full_name: str) -> type[TorchAdapted]:
             f"torch.optim.Optimizer subclass"
         )
     return adapted_class(
-        TorchAdapted, full_name, module_name, target, needs_closure=needs_closure(target)
+        TorchAdapted,
+        full_name,
+        module_name,
+        target,
+        needs_closure=needs_closure(target),
+        muon_groups=muon_groups(target),
     )
+
+
+def muon_groups(cls: type) -> bool:
+    """Whether ``cls`` needs param groups that say ``use_muon`` (pytorch_optimizer's Muon
+    family), read from its constructor's source."""
+    try:
+        return "'use_muon'" in inspect.getsource(cls.__init__)
+    except (OSError, TypeError):
+        return False
 
 
 def catalogue(module_name: str) -> list[str]:

@@ -24,7 +24,9 @@ def run(opt, params, rng, steps=100, dtype=np.float64, rates=None):
     """``steps`` steps on random grads of varying scale, each at its own lr (rates[t])."""
     state = opt.init(params)
     for t in range(steps):
-        grads = [(rng.standard_normal(p.shape) * np.exp(rng.normal())).astype(dtype) for p in params]
+        grads = [
+            (rng.standard_normal(p.shape) * np.exp(rng.normal())).astype(dtype) for p in params
+        ]
         opt.step(params, grads, state, lr=None if rates is None else rates[t])
     return params
 
@@ -60,7 +62,9 @@ def test_a_torch_class_equals_the_native_rule_with_a_per_step_lr(name, native):
         np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("dtype, rtol, atol", [(np.float32, 1e-6, 1e-6), (np.float64, 1e-12, 1e-14)])
+@pytest.mark.parametrize(
+    "dtype, rtol, atol", [(np.float32, 1e-6, 1e-6), (np.float64, 1e-12, 1e-14)]
+)
 def test_optax_adam_equals_native_adam(dtype, rtol, atol):
     """Params of order one after 100 steps: within 1e-6 in float32 (a few float32 roundings of
     each step's update accumulate); float64 runs with JAX's x64 mode on inside the adapter."""
@@ -78,6 +82,7 @@ def test_optax_adam_equals_native_adam(dtype, rtol, atol):
     "name, hyper",
     [
         ("torch:pytorch_optimizer.Lamb", {"lr": 0.01, "weight_decay": 0.01}),
+        ("torch:pytorch_optimizer.Muon", {"lr": 0.02}),  # matrices: Muon; vectors: its AdamW
         ("torch:torch.optim.LBFGS", {"lr": 0.5}),
         ("optax:optax.lamb", {"learning_rate": 0.01, "weight_decay": 0.01}),
         ("optax:optax.adamw", {"learning_rate": 0.01}),
@@ -109,10 +114,22 @@ def test_runs_stay_independent(name, hyper):
         assert not np.array_equal(plain[1], perturbed[1])
 
 
+def test_a_schedule_scales_each_param_group_from_its_own_initial_lr():
+    """As torch's LambdaLR: Muon's AdamW group starts at adamw_lr and follows the same factor."""
+    opt = optimizers.create("torch:pytorch_optimizer.Muon", lr=0.02, adamw_lr=3e-4)
+    params, _ = problem(6)
+    state = opt.init(params)
+    opt.step(params, [np.ones_like(p) for p in params], state, lr=0.01)  # factor 0.5
+    rates = {group["use_muon"]: group["lr"] for group in state.optimizers[0].param_groups}
+    assert rates == {True: 0.01, False: 3e-4 * 0.01 / 0.02}
+
+
 def test_lbfgs_gets_a_closure_and_its_evaluations_are_counted_as_torchs():
     params, _ = problem(4)
     opt = optimizers.create("torch:torch.optim.LBFGS", lr=1.0, line_search_fn="strong_wolfe")
-    assert opt.needs_closure and optimizers.describe("torch:torch.optim.LBFGS").extra["needs_closure"]
+    assert (
+        opt.needs_closure and optimizers.describe("torch:torch.optim.LBFGS").extra["needs_closure"]
+    )
     state = opt.init(params)
     calls = []
 
@@ -124,7 +141,9 @@ def test_lbfgs_gets_a_closure_and_its_evaluations_are_counted_as_torchs():
         opt.step(params, [2 * a for a in params], state)
     for _ in range(3):
         opt.step(params, [2 * a for a in params], state, closure=closure)
-    func_evals = [instance.state[instance._params[0]]["func_evals"] for instance in state.optimizers]
+    func_evals = [
+        instance.state[instance._params[0]]["func_evals"] for instance in state.optimizers
+    ]
     np.testing.assert_array_equal(state.evaluations, func_evals)
     assert len(calls) == sum(func_evals) > 3
     assert max(np.abs(p).max() for p in params) < 1e-6  # L-BFGS solves a quadratic
@@ -181,7 +200,11 @@ def test_schedule_free_is_evaluated_at_its_eval_params(float64_default):
         ("optax:optax.adamw", {"learningrate": 0.1}, ["'learning_rate'"]),
         ("optax:optax.adamw", {}, ["missing required keyword 'learning_rate'"]),
         ("optax:optax.GradientTransformation", {}, ["not a factory"]),
-        ("optax:platform.python_version", {}, ["returned str, not an optax GradientTransformation"]),
+        (
+            "optax:platform.python_version",
+            {},
+            ["returned str, not an optax GradientTransformation"],
+        ),
     ],
 )
 def test_bad_names_and_keywords_say_what_and_suggest(name, kwargs, words):
@@ -199,3 +222,16 @@ def test_importing_optimizers_imports_neither_torch_nor_jax():
     code = "import sys, optimizers, bench.grid; print(sorted({'torch', 'jax'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_learning_rate_the_library_leaves_to_itself_is_stored_as_none_and_not_scheduled():
+    """A2Grad's lr defaults to None: the library keeps its own step sizes, a schedule does not
+    reach it, and the store records lr=None."""
+    opt = optimizers.create("torch:pytorch_optimizer.A2Grad")
+    assert opt.hyperparameters()["lr"] is None and not opt.scheduled
+    results = []
+    for rate in (0.5, 2.0):
+        params, rng = problem(7)
+        results.append(run(opt, params, rng, steps=5, rates=[rate] * 5))
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b)

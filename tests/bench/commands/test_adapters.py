@@ -98,7 +98,9 @@ def losses_of(runs, curves, optimizer, arguments):
     return points["train_loss"].to_numpy()
 
 
-OPTAX_GRID = HEADER + """
+OPTAX_GRID = (
+    HEADER
+    + """
 [[optimizers]]
 name = "adam"
 lr = 0.01
@@ -107,6 +109,7 @@ lr = 0.01
 name = "optax:optax.adam"
 learning_rate = 0.01
 """
+)
 
 
 def test_optax_adam_in_a_grid_equals_native_adam_and_versions_are_recorded(tmp_path):
@@ -186,3 +189,12 @@ def test_an_adapter_optimizer_that_raises_mid_run_is_an_error_result(tmp_path, c
     runs, _ = load(store)
     assert list(runs["status"]) == ["error", "error"]
     assert "boom at step 5" in runs["error"].iloc[0]
+
+
+def test_list_shows_what_a_library_offers_and_how_to_name_it(capsys):
+    assert main(["list", "--torch", "pytorch_optimizer"]) == 0
+    out = capsys.readouterr().out
+    assert "named in a grid as torch:pytorch_optimizer.Name" in out
+    assert "torch:pytorch_optimizer.Lamb" in out and "weight_decouple=True" in out
+    assert main(["list", "--torch", "pytorch_optimzer"]) == 2
+    assert "'pytorch_optimizer'" in capsys.readouterr().err
