@@ -3,8 +3,9 @@ do not; writes ``examples/pytorch_optimizer.toml``, the grid of those that run.
 
 Each optimizer is built at its defaults through the torch adapter and stepped 20 times on two
 problems (Rosenbrock: one 2-vector per run; XOR: an MLP's matrices and biases), 2 runs each, as the
-engine does (built from its stored keywords, evaluated at ``eval_params`` after each step). It
-fails if it cannot be named or built at its defaults, needs a closure, or raises (one that
+engine does (built from its stored keywords, given a closure if it needs one, evaluated at
+``eval_params`` after each step). It
+fails if it cannot be named or built at its defaults, or raises (one that
 diverges runs: divergence is a result).
 
     python examples/pytorch_optimizer_survey.py    # about a minute
@@ -82,8 +83,6 @@ def why_not(name: str) -> str | None:
         opt = optimizers.create(name, **stored)  # as a worker builds it from the store
     except Exception as error:  # noqa: BLE001 - any failure is a reason to report
         return f"cannot be built at its defaults: {first_line(error)}"
-    if opt.needs_closure:
-        return "needs a closure (runs in a grid, but is left out of this defaults-only grid)"
     for problem_name, kwargs in PROBLEMS:
         problem = problems.create(problem_name, **kwargs)
         params = problem.init_params(np.random.default_rng(0), runs=2)
@@ -92,11 +91,17 @@ def why_not(name: str) -> str | None:
             opt.eval_params(params, state)  # the engine evaluates at step 0 too
             for _ in range(20):
                 _, grads = problem.loss_and_grad(params)
-                opt.step(params, grads, state, lr=opt.lr)
+                closure = {"closure": objective(problem, params)} if opt.needs_closure else {}
+                opt.step(params, grads, state, lr=opt.lr, **closure)
                 opt.eval_params(params, state)
         except Exception as error:  # noqa: BLE001
             return f"raises on {problem_name}: {first_line(error)}"
     return None  # non-finite params are a divergence: a result the grid records, not a failure
+
+
+def objective(problem, params):
+    """The closure the engine gives an optimizer that needs one: loss and grads, now."""
+    return lambda: problem.loss_and_grad(params)
 
 
 def first_line(error: Exception) -> str:

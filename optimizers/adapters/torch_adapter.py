@@ -11,7 +11,8 @@
 - **Schedules and clipping.** optbench clips the grads before ``step``, as for native rules; the
   step's learning rate is written into every param group's ``lr`` before each step (as torch's
   ``lr_scheduler`` does).
-- **Closures.** A class whose ``step(closure)`` has no default (``torch.optim.LBFGS``) needs one:
+- **Closures.** A class whose ``step(closure)`` has no default (``torch.optim.LBFGS``), or whose
+  step raises pytorch_optimizer's ``NoClosureError`` without one (AliG), needs one:
   ``step`` is then given ``closure() -> (loss, grads)``, the objective at the current params (all
   runs), and each run's optimizer calls it as often as it likes; the calls are counted per run
   (``state.evaluations``). Each call evaluates every run, so a closure costs R evaluations of one.
@@ -199,9 +200,17 @@ class TorchAdapted(Adapted):
 
 
 def needs_closure(cls: type) -> bool:
-    """Whether ``cls.step`` takes a closure without a default (``torch.optim.LBFGS``)."""
+    """Whether ``cls.step`` takes a closure without a default (``torch.optim.LBFGS``), or raises
+    pytorch_optimizer's ``NoClosureError`` without one (AliG), read from its source."""
     closure = inspect.signature(cls.step).parameters.get("closure")
-    return closure is not None and closure.default is inspect.Parameter.empty
+    if closure is None:
+        return False
+    if closure.default is inspect.Parameter.empty:
+        return True
+    try:
+        return "NoClosureError" in inspect.getsource(cls.step)
+    except (OSError, TypeError):
+        return False
 
 
 def resolve(full_name: str) -> type[TorchAdapted]:
