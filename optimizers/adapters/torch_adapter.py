@@ -111,7 +111,7 @@ class TorchAdapted(Adapted):
     def init(self, params: Params) -> TorchState:
         """One optimizer per run over ``torch.from_numpy`` views of that run's slices."""
         runs = params[0].shape[0]
-        tensors = [[torch.from_numpy(p[r]) for p in params] for r in range(runs)]
+        tensors = [[torch.from_numpy(p[r, ...]) for p in params] for r in range(runs)]
         with default_dtype(params[0].dtype):
             instances = [self.build(run) for run in tensors]
         for instance in instances:
@@ -172,7 +172,7 @@ class TorchAdapted(Adapted):
     @staticmethod
     def _set_grads(tensors: list[torch.Tensor], grads: Params, run: int) -> None:
         for tensor, g in zip(tensors, grads, strict=True):
-            tensor.grad = torch.from_numpy(np.ascontiguousarray(g[run], dtype=g.dtype))
+            tensor.grad = torch.from_numpy(g[run, ...])  # a view, 0-d for an (R,) array
 
     def _run_closure(self, closure: Closure, tensors, state: TorchState, run: int):
         """torch's closure for ``run``: evaluate, bind that run's grads, return its loss."""
