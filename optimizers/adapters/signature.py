@@ -10,6 +10,7 @@ left at the library's default and is not a field: a grid cannot spell such a val
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import importlib.metadata
 import inspect
@@ -114,7 +115,12 @@ def fields_of(target: Callable, skip: Iterable[str] = SKIPPED) -> list[tuple[str
 
 def library_version(module_name: str) -> tuple[str, str | None]:
     """The distribution that provides ``module_name`` and its installed version."""
-    top = module_name.split(".")[0]
+    return _top_level_version(module_name.split(".")[0])
+
+
+@functools.cache
+def _top_level_version(top: str) -> tuple[str, str | None]:
+    # packages_distributions() reads every installed distribution's metadata: once per library
     distributions = importlib.metadata.packages_distributions().get(top, [top])
     distribution = distributions[0]
     try:

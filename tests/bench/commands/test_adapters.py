@@ -198,3 +198,21 @@ def test_list_shows_what_a_library_offers_and_how_to_name_it(capsys):
     assert "torch:pytorch_optimizer.Lamb" in out and "weight_decouple=True" in out
     assert main(["list", "--torch", "pytorch_optimzer"]) == 2
     assert "'pytorch_optimizer'" in capsys.readouterr().err
+
+
+def test_the_pytorch_optimizer_grid_validates_and_states_its_count():
+    """examples/pytorch_optimizer.toml names every optimizer it says runs, each built at its
+    defaults by the grid's validation, and lists the others with a reason."""
+    from pathlib import Path
+
+    from bench.grid.load import load_grid
+
+    path = Path(__file__).parents[3] / "examples" / "pytorch_optimizer.toml"
+    text = path.read_text()
+    spec = load_grid(str(path))
+    names = {option.name for option in spec.options["optimizers"]}
+    header = [line for line in text.splitlines() if " of the " in line and " run." in line]
+    stated, total = [int(word) for word in header[0].split() if word.isdigit()][:2]
+    failures = [line for line in text.splitlines() if line.startswith("#   torch:")]
+    assert len(names) == stated and stated + len(failures) == total
+    assert all(name.startswith("torch:") for name in names)
