@@ -16,7 +16,7 @@ and ``stack_clipping`` do the same for schedules and clipping strategies.
 >>> opt.step(params, [np.ones((4, 3))], state)
 """
 
-from optimizers import clipping, schedules
+from optimizers import adapters, clipping, schedules
 from optimizers import rules as _rules  # noqa: F401  (registers the built-in update rules)
 from optimizers.base import (
     RULES,
@@ -38,6 +38,8 @@ from optimizers.registry import Description, Parameter, Registry
 from optimizers.schedules import StackedSchedule, schedule
 from optimizers.schedules import stack as stack_schedules
 
+adapters.install(RULES)  # "torch:..." and "optax:..." names resolve on demand
+
 __all__ = [
     "RULES",
     "Description",
@@ -45,6 +47,7 @@ __all__ = [
     "Parameter",
     "Registry",
     "StackedSchedule",
+    "adapters",
     "State",
     "clip",
     "clipper",

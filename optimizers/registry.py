@@ -64,6 +64,7 @@ class Registry:
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._entries: dict[str, Any] = {}
+        self._resolvers: dict[str, Any] = {}
 
     def _table(self) -> dict[str, Any]:
         """The name -> entry mapping; a subclass may keep it elsewhere (see optimizers.base)."""
@@ -76,6 +77,11 @@ class Registry:
         self._table()[name] = obj
         return obj
 
+    def add_resolver(self, prefix: str, resolve: Any) -> None:
+        """Resolve names ``prefix:...`` on demand: ``get(name)`` returns ``resolve(name)``, which
+        raises ``ValueError`` for a name it cannot resolve (see ``optimizers.adapters``)."""
+        self._resolvers[prefix] = resolve
+
     def names(self) -> list[str]:
         """The sorted registered names."""
         return sorted(self._table())
@@ -83,6 +89,8 @@ class Registry:
     def get(self, name: str) -> Any:
         """The entry registered as ``name``; an unknown name lists the closest ones."""
         table = self._table()
+        if isinstance(name, str) and name.partition(":")[0] in self._resolvers and ":" in name:
+            return self._resolvers[name.partition(":")[0]](name)
         try:
             return table[name]
         except (KeyError, TypeError):

@@ -46,16 +46,41 @@ def configure(parser) -> None:
     parser.add_argument(
         "--plugin", action="append", default=[], metavar="MODULE", help="import MODULE first"
     )
+    for prefix, example in (("torch", "pytorch_optimizer"), ("optax", "optax")):
+        parser.add_argument(
+            f"--{prefix}",
+            metavar="MODULE",
+            help=f"list instead the optimizers MODULE offers as {prefix}:MODULE.Name "
+            f"(e.g. {example}), with their keywords",
+        )
 
 
 def execute(args) -> int:
     from bench.errors import UsageError
 
     try:
-        print(list_everything(tuple(args.plugin)))
+        library = [
+            (p, getattr(args, p, None)) for p in ("torch", "optax") if getattr(args, p, None)
+        ]
+        print(list_library(*library[0]) if library else list_everything(tuple(args.plugin)))
     except ValueError as error:
         raise UsageError(str(error)) from None
     return 0
+
+
+def list_library(prefix: str, module: str) -> str:
+    """The optimizers ``module`` offers through the ``prefix`` adapter, each with its keywords
+    (or why it cannot be named), from ``describe()``."""
+    names = optimizers.adapters.catalogue(prefix, module)
+    lines = [f"{len(names)} optimizers in {module}, named in a grid as {prefix}:{module}.Name"]
+    for name in names:
+        try:
+            details = keywords(optimizers.describe(name))
+        except ValueError as error:
+            details = [str(error)]
+        lines.append(f"  {name}")
+        lines += [" " * 4 + line for line in _pack(details, WIDTH - 4)]
+    return "\n".join(lines)
 
 
 def keywords(description: Any) -> list[str]:

@@ -98,7 +98,7 @@ def registered_options(
     options = []
     for i, entry in enumerate(entries):
         path = f"{kind.key}[{i}]"
-        name = lookup(f"{path}.name", entry["name"], kind.registry.names(), axis(kind.key).kind)
+        name = registered_name(f"{path}.name", entry["name"], kind)
         description = kind.registry.describe(name)
         parameters = description.parameters
         check_keys(path, entry, [p.name for p in parameters], f"{description.kind} {name!r}")
@@ -111,6 +111,18 @@ def registered_options(
             params = kind.stored(built, kwargs, filled)
             options.append(Option(name, as_plain(combo.path, kind.source.format(name), params)))
     return dedupe(options)
+
+
+def registered_name(path: str, name: Any, kind: Registered) -> str:
+    """``name`` if ``kind``'s registry knows it; a ``prefix:...`` name (``torch:...``, resolved on
+    demand by ``optimizers.adapters``) is resolved now, so it imports and is an optimizer."""
+    if isinstance(name, str) and ":" in name:
+        try:
+            kind.registry.get(name)
+        except ValueError as error:
+            raise InvalidKeyError(path, str(error)) from None
+        return name
+    return lookup(path, name, kind.registry.names(), axis(kind.key).kind)
 
 
 def _combinations(path: str, given: dict[str, Any], description: Any) -> Iterator[Combination]:

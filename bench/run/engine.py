@@ -142,6 +142,22 @@ class Loop:
     def penalty(self, grads: list[np.ndarray], params: list[np.ndarray]) -> np.ndarray:
         return self.parts.penalty(params, grads)
 
+    def closure(self, batch) -> dict[str, Any]:
+        """``{"closure": f}`` for an optimizer that needs one (``needs_closure``, as L-BFGS through
+        the torch adapter): ``f()`` is the objective at the current params, penalised and
+        clipped as the step's own gradient, ``(loss (R,), grads)``. Its calls are timed."""
+        if not getattr(self.optimizer, "needs_closure", False):
+            return {}
+
+        def objective() -> tuple[np.ndarray, list[np.ndarray]]:
+            loss, grads = self.problem.loss_and_grad(self.params, batch)
+            loss = loss + self.penalty(grads, self.params)
+            if self.parts.clipped:
+                self.parts.clip(grads, self.params)
+            return loss, grads
+
+        return {"closure": objective}
+
     def log(self, step: int, grad_norm: np.ndarray) -> np.ndarray:
         """Evaluate (clock stopped) and append a curve point for every run still alive.
 
@@ -232,7 +248,7 @@ class Loop:
             norm = global_norm(grads) if logging else None
             if parts.clipped:
                 parts.clip(grads, self.params)
-            opt.step(self.params, grads, self.state, lr=parts.lr(t))
+            opt.step(self.params, grads, self.state, lr=parts.lr(t), **self.closure(batch))
             self.opt_time += time.perf_counter() - tick
             if on_step is not None:
                 on_step(t + 1, self.params)

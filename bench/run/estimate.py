@@ -29,6 +29,9 @@ from bench.run.engine import (
 # Arrays of the parameters' size besides parameters, gradients and optimizer state: the
 # clipping and update temporaries, the batch of gradient noise, the best parameters kept.
 WORK_ARRAYS = 4
+# A rule that cannot say its state size (an adapter, a plugin with required keywords): an upper
+# guess (torch and optax optimizers rarely keep more than four buffers).
+UNKNOWN_STATE_FLOATS = 4
 # Per example of a batch, an MLP keeps its activations, their gradients and a temporary.
 ACTIVATION_COPIES = 3
 # What a worker process holds before its first cell: Python, NumPy and the imported modules.
@@ -58,7 +61,8 @@ def _footprint(name: str, params: str, initializer: str | None) -> Footprint:
 
 @functools.cache
 def _state_floats(optimizer: str) -> int:
-    return optimizers.describe(optimizer).extra.get("state_floats_per_param", 2)
+    floats = optimizers.describe(optimizer).extra.get("state_floats_per_param", 2)
+    return UNKNOWN_STATE_FLOATS if floats is None else floats
 
 
 @functools.cache

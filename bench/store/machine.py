@@ -82,17 +82,24 @@ def _numpy_build_blas() -> list[dict[str, Any]]:
     ]
 
 
+# The libraries of `torch:` and `optax:` optimizers (optimizers.adapters): a store records the
+# version of the implementation that produced its numbers.
+ADAPTED_LIBRARIES = ("torch", "pytorch-optimizer", "schedulefree", "jax", "jaxlib", "optax")
+
+
 def package_versions() -> dict[str, str | None]:
     """Versions of Python, optbench and the libraries that shape the numbers.
 
     Returns
     -------
     dict
-        ``python``, ``optbench``, ``numpy``, ``pandas``, ``threadpoolctl``, ``joblib``; ``None``
-        for a package that is not installed.
+        ``python``, ``optbench``, ``numpy``, ``pandas``, ``threadpoolctl``, ``joblib``, and the
+        libraries whose optimizers the adapters run (``torch``, ``pytorch-optimizer``,
+        ``schedulefree``, ``jax``, ``jaxlib``, ``optax``); ``None`` for a package that is not
+        installed.
     """
     versions: dict[str, str | None] = {"python": platform.python_version()}
-    for name in ("optbench", "numpy", "pandas", "threadpoolctl", "joblib"):
+    for name in ("optbench", "numpy", "pandas", "threadpoolctl", "joblib", *ADAPTED_LIBRARIES):
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
