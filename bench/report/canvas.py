@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib
@@ -29,6 +30,7 @@ from bench.report.style import DIVERGED_MARKER  # noqa: E402
 WIDTH = 8.2  # inches; at DPI this is about 900 pixels
 DPI = 110
 LEGEND_CHARS = 140  # characters of a "small" legend that fit across the figure
+EXPORT_FORMATS = ("png", "svg", "pdf")  # what `optbench report --format` writes besides PNGs
 MARKS_PER_LINE = 8  # markers along a curve: enough to tell optimizers apart, few enough to read
 
 
@@ -37,17 +39,26 @@ def new_figure(height: float) -> Figure:
     return Figure(figsize=(WIDTH, height), layout="constrained")
 
 
-def save(fig: Figure, path: str | os.PathLike, dpi: int = DPI) -> None:
-    """Write ``fig`` as a PNG (about 900 pixels wide at the default ``dpi``) and release it.
+def save(fig: Figure, path: str | os.PathLike, dpi: int = DPI, formats: Iterable[str] = ()) -> None:
+    """Write ``fig`` as a PNG (about 900 pixels wide at the default ``dpi``), and in each of
+    ``formats`` (:data:`EXPORT_FORMATS`) beside it with that suffix, then release it.
 
-    The file is replaced whole (:func:`bench.report.output.replace`). The figure is cleared
+    Each file is replaced whole (:func:`bench.report.output.replace`). The figure is cleared
     afterwards: it was built without pyplot, so clearing is all closing means, and it frees the
     artists at once when a report writes dozens of figures.
     """
+    path = Path(path)
     try:
-        output.replace(
-            Path(path), lambda file: fig.savefig(file, dpi=dpi, format="png", facecolor="white")
-        )
+        for kind in dict.fromkeys(("png", *formats)):
+            if kind not in EXPORT_FORMATS:
+                raise ValueError(
+                    f"figure format {kind!r} is not one of {', '.join(EXPORT_FORMATS)}"
+                )
+
+            def write(file: Path, kind: str = kind) -> None:
+                fig.savefig(file, dpi=dpi, format=kind, facecolor="white")
+
+            output.replace(path.with_suffix(f".{kind}"), write)
     finally:
         fig.clear()
 

@@ -19,7 +19,9 @@ import pandas as pd
 from bench import analysis
 from bench.analysis.degenerate import CAUSE
 from bench.report import output
+from bench.report.interactive import HELP as INTERACTIVE_HELP
 from bench.report.labels import problem_labels
+from bench.report.notes import METHODOLOGY, degenerate_note
 from bench.report.render import EN_DASH, render_html, render_markdown
 from bench.text import counted, format_p, format_percent
 
@@ -28,9 +30,12 @@ CRITERIA = {"final_train_loss": "median final training loss", "test_loss": "medi
 
 @dataclasses.dataclass
 class Block:
-    kind: str  # "text" (trusted markup-free prose), "table" (DataFrame), "figure" (file name)
+    # "text" (trusted markup-free prose), "table" (DataFrame), "figure" (file name),
+    # "interactive" (a spec of bench.report.interactive)
+    kind: str
     content: object
     caption: str = ""
+    media: str = "both"  # or "html", "markdown": the one rendering that shows the block
 
 
 @dataclasses.dataclass
@@ -213,21 +218,6 @@ def _p_values(group: pd.DataFrame) -> list[str]:
     ]
 
 
-def degenerate_note(stats: pd.DataFrame) -> str | None:
-    """One sentence naming the cells with identical seeds, per problem; None without any."""
-    cells = stats[stats["degenerate"]] if "degenerate" in stats else stats.iloc[:0]
-    if cells.empty:
-        return None
-    names = "; ".join(
-        f"{problem}: {', '.join(sorted(set(group['optimizer'])))}"
-        for problem, group in cells.groupby("problem", sort=True)
-    )
-    return (
-        f"{counted(len(cells), 'configuration')} of {len(stats)} gave the same run on every "
-        f"seed ({CAUSE}): {names}. Their CIs and significance tests are not computed."
-    )
-
-
 def failures_section(runs: pd.DataFrame, stats: pd.DataFrame | None = None) -> Section:
     """Divergence shares, error messages, and the cells whose seeds are identical."""
     section = Section("5. Divergence and errors", "failures")
@@ -267,42 +257,32 @@ def failures_section(runs: pd.DataFrame, stats: pd.DataFrame | None = None) -> S
     return section
 
 
-METHODOLOGY = [
-    "Every seed of a configuration runs in one vectorized array program; its random numbers "
-    "come from SeedSequence(grid seed, configuration hash, seed index), so results are "
-    "bit-identical across job counts, backends and orders.",
-    "Only optimization steps are timed (time.perf_counter); logging and evaluation are not.",
-    "A run diverges when its loss is non-finite or above 1e6 times its starting loss; it is "
-    "recorded with its step and counts as an infinite loss.",
-    "Targets come from each problem's ladder and are checked at the logged points (every "
-    "log_every steps), so steps-to-target has that resolution. ERT (COCO) = steps spent by all "
-    "runs, failures included, divided by the number of successes.",
-    "The performance profile (Dolan-Moré) is over (problem, target) pairs on median "
-    "steps-to-target at each optimizer's tuned configuration; a median miss counts as never. "
-    "The ECDF counts (problem, target, seed) triples reached by a given fraction of the budget.",
-    "Confidence intervals are percentile bootstraps (scipy.stats.bootstrap); tests are "
-    "two-sided Mann-Whitney U (scipy.stats) with Holm correction per problem.",
-    "A configuration whose seeds all gave the same run (equal final and best training loss, "
-    "final test metrics and logged curves, bit for bit) is one observation, not a sample: its "
-    "median and IQR are shown, its CI is not computed (–), and it is left out of the tests "
-    "(with the whole problem when it is the best).",
-]
-
-
-def build_sections(runs, experiments, figure_files, criterion, curves=None) -> list[Section]:
+def build_sections(
+    runs, experiments, figure_files, criterion, curves=None, interactive=()
+) -> list[Section]:
     """All sections, with ``figure_files`` ({(section, name): file}) attached where they belong.
 
     ``runs`` carries the problem labels of :func:`bench.report.labels.problem_labels`, the names
     the figures are filed under; ``curves``, when given, is checked for identical seeds too.
+    ``interactive`` holds the figures of :func:`bench.report.interactive.figures`: each takes
+    the place of the static figures it replaces in the HTML (``report.md`` keeps their PNGs).
     """
     stats = analysis.cell_stats(runs, curves=curves)
     tuned = analysis.tuned(stats, criterion)
     board = analysis.leaderboard(runs, criterion=criterion, stats=stats)
+    first = {(where, names[0]): (name, spec) for where, name, spec, names in interactive}
+    replaced = {(where, static) for where, _, _, names in interactive for static in names}
 
     def attach(section: Section, key: str) -> None:
         for (where, name), file in figure_files.items():
-            if where == key:
-                section.blocks.append(Block("figure", file, name.replace("_", " ")))
+            if where != key:
+                continue
+            if (where, name) in first:
+                title, spec = first[(where, name)]
+                caption = f"{title} (interactive): {INTERACTIVE_HELP}"
+                section.blocks.append(Block("interactive", spec, caption, media="html"))
+            media = "markdown" if (where, name) in replaced else "both"
+            section.blocks.append(Block("figure", file, name.replace("_", " "), media=media))
 
     sections = [setup_section(runs, experiments, criterion)]
     overall = overall_section(runs, tuned, board)
@@ -339,9 +319,12 @@ def write_report(
     out_dir: str | Path | None = None,
     criterion: str = "final_train_loss",
     progress=None,
+    figure_format: str = "png",
 ) -> tuple[Path, Path]:
     """Write ``report.html``, ``report.md`` and the PNGs into ``out_dir``, each file replaced
     whole (an interrupted report leaves the previous files as they were); return the two paths.
+    ``figure_format`` ``"svg"`` or ``"pdf"`` also writes every figure in that format beside
+    its PNG.
 
     Raises
     ------
@@ -351,8 +334,8 @@ def write_report(
     ValueError
         An unknown ``criterion``, or a store without runs.
     """
-    from bench.report import canvas
-    from bench.report.figures import figures
+    from bench.report import canvas, interactive
+    from bench.report.figures import Inputs, figures
     from bench.store.store import Store
 
     if criterion not in CRITERIA:
@@ -370,16 +353,18 @@ def write_report(
     for section, name, figure in figures(runs, curves, criterion=criterion):
         file = canvas.figure_filename(section, name)
         with output.disk_errors(out_dir):
-            canvas.save(figure, out_dir / file)
+            canvas.save(figure, out_dir / file, formats=(figure_format,))
         figure_files[(section, name)] = file
         if progress is not None:
             progress(file)
+    inputs = Inputs(runs, curves, criterion, trajectories=False)
+    drawn = list(interactive.figures(inputs)) if figure_files else []
     title = (
         "optbench report: " + ", ".join(sorted(set(experiments["name"])))
         if not experiments.empty
         else "optbench report"
     )
-    sections = build_sections(labelled, experiments, figure_files, criterion, curves)
+    sections = build_sections(labelled, experiments, figure_files, criterion, curves, drawn)
     html_path, md_path = out_dir / "report.html", out_dir / "report.md"
     with output.disk_errors(out_dir):
         output.write_text(html_path, render_html(title, sections, out_dir))

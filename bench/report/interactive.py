@@ -1,0 +1,233 @@
+"""The interactive figures of ``report.html``: plain, JSON-ready specs, drawn in the page by
+plotly.js (:mod:`bench.report.page`). No matplotlib drawing, no plotly import.
+
+A spec holds the same numbers as the static figure it stands for (median and IQR over seeds
+from :func:`bench.report.curves.curve_bands`, divergences from
+:func:`bench.report.curves.divergence_marks`, styles from :mod:`bench.report.style`) for every
+x axis the curves have, so the reader switches the x axis, the y scale and the bands in the
+page, hovers for values and clicks a legend entry to hide an optimizer. Each spec names the
+static figures it replaces in the HTML; ``report.md`` keeps linking their PNGs.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.report.curves import curve_bands, divergence_marks, spans_decades
+from bench.report.labels import METRIC_LABELS, X_LABELS
+from bench.report.style import Style, optimizer_order, style
+from bench.text import counted
+
+HELP = (
+    "hover for values, click a legend entry to hide an optimizer (double-click: show it "
+    "alone); above the plot, switch the x axis, the log scale and the IQR bands. Median and "
+    "IQR over seeds, each optimizer at its tuned configuration; x marks a run's divergence."
+)
+# The x axes a curve figure may offer, in menu order: an axis is offered when the curves hold
+# a column of that name with values ("step" always). A curves column "evaluations" (function
+# evaluations, once the engine logs them) is picked up here without further change.
+X_AXES = {
+    "step": X_LABELS["step"],
+    "time": X_LABELS["time"],
+    "evaluations": "function evaluations (gradient and closure calls)",
+}
+# matplotlib's line styles and markers (bench.report.style) in plotly.js's words.
+PLOTLY_DASHES = {"-": "solid", "--": "dash", ":": "dot"}
+PLOTLY_MARKERS = {"o": "circle", "s": "square", "^": "triangle-up", "D": "diamond",
+                  "v": "triangle-down", "P": "cross", "<": "triangle-left",
+                  ">": "triangle-right", "p": "pentagon", "h": "hexagon", "d": "diamond-tall",
+                  "H": "hexagon2", "*": "star", "x": "x"}  # fmt: skip
+BAND_ALPHA = 0.18  # as the static figures' IQR bands
+CURVE_TRIM = 0.005  # share of the lowest values a y range may leave out (as the static figure)
+OFF_SCALE = 1e3  # an infinite quartile is drawn this far beyond the top of the axis
+
+
+def finite_list(values: Iterable[float], digits: int = 6) -> list[float | None]:
+    """``values`` as JSON numbers rounded to ``digits`` significant digits; NaN and infinities
+    become None (a gap in a line)."""
+    out = []
+    for value in values:
+        v = float(value)
+        out.append(float(f"{v:.{digits}g}") if math.isfinite(v) else None)
+    return out
+
+
+def y_limits(values: np.ndarray, log: bool, trim: float = 0.0) -> tuple[float, float]:
+    """A padded y range for the finite (on a log axis, positive) ``values``, as the static
+    figures pick theirs (:func:`bench.report.canvas.limits`)."""
+    from bench.report.canvas import limits
+
+    return limits(values, log, trim)
+
+
+def plotly_style(look: Style) -> dict[str, str]:
+    """An optimizer's colour, band fill, dash and marker symbol, as plotly.js names them."""
+    red, green, blue = (int(look.color[i : i + 2], 16) for i in (1, 3, 5))
+    return {
+        "color": look.color,
+        "fill": f"rgba({red},{green},{blue},{BAND_ALPHA})",  # the IQR band
+        "dash": PLOTLY_DASHES[look.linestyle],
+        "symbol": PLOTLY_MARKERS[look.marker],
+    }
+
+
+def x_axes(curves: pd.DataFrame) -> list[str]:
+    """The keys of :data:`X_AXES` this store's curves can be drawn against."""
+    return [x for x in X_AXES if x == "step" or (x in curves and curves[x].notna().any())]
+
+
+def point_x(curves: pd.DataFrame, bands: pd.DataFrame, x: str) -> np.ndarray:
+    """The ``x`` of each band row (a cell's logged step): the median over the cell's seeds,
+    as :func:`bench.report.curves.curve_bands` takes it."""
+    if x == "step":
+        return bands["step"].to_numpy(np.float64)
+    median = curves.groupby(["cell_key", "step"])[x].median()
+    index = pd.MultiIndex.from_arrays([bands["cell_key"], bands["step"]])
+    return median.reindex(index).to_numpy(np.float64)
+
+
+def _series(bands, marks, axes, look, ceiling, curves) -> dict[str, Any]:
+    """One optimizer's lines of a curve figure: median, quartiles, divergences, per x axis."""
+    bands = bands.sort_values("x")
+    config = bands["label"].iloc[0]
+    label = f"{bands['optimizer'].iloc[0]} ({config})" if config else bands["optimizer"].iloc[0]
+    q75 = bands["q75"].replace(np.inf, ceiling)
+    q25 = bands["q25"].replace(np.inf, ceiling)
+    return {
+        "name": html.escape(bands["optimizer"].iloc[0]),
+        "label": html.escape(label),
+        **plotly_style(look),
+        "x": {x: finite_list(point_x(curves, bands, x)) for x in axes},
+        "median": finite_list(bands["median"]),
+        "q25": finite_list(q25),
+        "q75": finite_list(q75),
+        "seeds": [int(s) for s in bands["seeds"]],
+        "diverged": {
+            "x": {x: finite_list(marks[x]) for x in axes},
+            "y": finite_list(marks["y"]),
+        },
+    }
+
+
+def curve_spec(
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    cells: pd.DataFrame,
+    problem: str,
+    metric: str,
+    table: Mapping[str, Style],
+) -> dict[str, Any] | None:
+    """The interactive figure of ``metric`` against every available x axis on ``problem``:
+    median and IQR over seeds per optimizer at its tuned cell, with divergence crosses.
+
+    Parameters
+    ----------
+    runs, curves
+        The frames of ``bench.store.store.load`` (``runs`` with problem labels or without).
+    cells
+        The cells to draw (``bench.analysis.tuned``), already restricted to ``problem``.
+    metric
+        A curve column: a ``*_loss`` may switch to a log axis, an accuracy is drawn in %.
+
+    Returns
+    -------
+    dict or None
+        JSON-ready: ``kind`` (``"curves"``), ``title``, ``x_axes`` ({key: axis title}),
+        ``y_title``, ``y_log`` (the initial scale), ``log_allowed``, ``percent``, ``y_range``
+        ({"linear" | "log": [low, high]}) and ``series`` (one per optimizer: ``name``,
+        ``label``, ``color``, ``dash``, ``symbol``, ``x`` per axis, ``median``, ``q25``,
+        ``q75``, ``seeds``, ``diverged``). None when nothing was logged.
+    """
+    bands = curve_bands(curves, runs, cells, metric, "step")
+    bands = bands[bands["problem"] == problem]
+    if bands.empty:
+        return None
+    axes = x_axes(curves[curves["cell_key"].isin(bands["cell_key"])])
+    marks = divergence_marks(curves, runs, cells, metric, "step").rename(columns={"x": "step_x"})
+    for x in axes:
+        marks[x] = (
+            marks["step_x"]
+            if x == "step"
+            else divergence_marks(curves, runs, cells, metric, x)["x"].to_numpy()
+        )
+    marks = marks[marks["problem"] == problem]
+    percent = metric.endswith("accuracy")
+    medians = bands["median"].to_numpy(np.float64)
+    lows = bands[["median", "q25"]].to_numpy(np.float64).ravel()
+    ranges = {}
+    for scale, log in (("linear", False), ("log", True)):
+        ranges[scale] = [y_limits(lows, log, CURVE_TRIM)[0], y_limits(medians, log)[1]]
+    if percent:
+        ranges["linear"] = [max(ranges["linear"][0], 0.0), 1.005]
+    top = max(ranges["log"][1], ranges["linear"][1])
+    ceiling = top * OFF_SCALE + OFF_SCALE * abs(top - ranges["linear"][0])
+    series = [
+        _series(
+            bands[bands["optimizer"] == optimizer],
+            marks[marks["optimizer"] == optimizer],
+            axes,
+            style(optimizer, table),
+            ceiling,
+            curves,
+        )
+        for optimizer in optimizer_order(bands["optimizer"])
+    ]
+    name = METRIC_LABELS.get(metric, metric)
+    positive = np.concatenate([medians, bands["q25"].to_numpy(np.float64)])
+    seeds = counted(int(bands["seeds"].max()), "seed")
+    return {
+        "kind": "curves",
+        "title": html.escape(f"{problem}: {name}, median and IQR over {seeds}"),
+        "x_axes": {x: X_AXES[x] for x in axes},
+        "y_title": html.escape(name),
+        "y_log": (not percent) and spans_decades(positive),
+        "log_allowed": (not percent) and bool(np.any(positive[np.isfinite(positive)] > 0)),
+        "percent": percent,
+        "y_range": ranges,
+        "series": series,
+    }
+
+
+def figures(inputs) -> Iterator[tuple[str, str, dict[str, Any], tuple[str, ...]]]:
+    """Every interactive figure of a report, with the static figures it replaces in the HTML.
+
+    Parameters
+    ----------
+    inputs : bench.report.figures.Inputs
+        The store's frames and the report's shared choices.
+
+    Yields
+    ------
+    section : str
+        A problem label.
+    name : str
+        ``convergence`` (training loss; replaces ``convergence_step`` and
+        ``convergence_time``) or ``accuracy`` (classification problems; replaces
+        ``accuracy``).
+    spec : dict
+        :func:`curve_spec`.
+    replaces : tuple of str
+        The names of the static figures of that section it stands for in the HTML.
+    """
+    from bench.report.figures.accuracy import accuracy_metric
+    from bench.report.labels import labelled
+
+    runs = labelled(inputs.runs)
+    for problem in inputs.problems:
+        cells = inputs.tuned[inputs.tuned["cell_key"].isin(runs.loc[runs["problem"] == problem,
+                                                                      "cell_key"])]  # fmt: skip
+        spec = curve_spec(inputs.runs, inputs.curves, cells, problem, "train_loss", inputs.styles)
+        if spec is not None:
+            yield problem, "convergence", spec, ("convergence_step", "convergence_time")
+        mine = inputs.curves[inputs.curves["cell_key"].isin(cells["cell_key"])]
+        metric = accuracy_metric(mine)
+        if metric is not None:
+            spec = curve_spec(inputs.runs, inputs.curves, cells, problem, metric, inputs.styles)
+            if spec is not None:
+                yield problem, "accuracy", spec, ("accuracy",)

@@ -1,0 +1,131 @@
+"""The interactive report in a real browser: headless Chromium (Debian's package), driven over
+the DevTools protocol (tests/bench/report/browser.py), opens the report of the ``report``
+fixture with every host name unresolvable and checks each figure the way a reader uses it."""
+
+import json
+import time
+
+import pytest
+
+from tests.bench.report.browser import CHROMIUM, Chromium, box
+
+pytestmark = [
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+    ),
+    pytest.mark.timeout(240),
+]
+PLOTS = "Array.from(document.querySelectorAll('figure.interactive .plot'))"
+CLICK_SETTLES = 1.0  # s: plotly waits out a double-click before acting on a legend click
+
+
+@pytest.fixture(scope="module")
+def page(report):
+    with Chromium(width=1100, height=900) as browser:
+        browser.open(report / "report.html")
+        browser.wait_for("document.body.getAttribute('data-figures-drawn')")
+        yield browser
+
+
+def drawn_lines(browser, number):
+    """How many non-empty line paths figure ``number`` shows."""
+    return browser.evaluate(
+        f"Array.from(document.querySelectorAll('#figure-{number} .scatterlayer path.js-line'))"
+        ".filter(p => (p.getAttribute('d') || '').length > 10).length"
+    )
+
+
+def test_every_interactive_figure_is_drawn_with_lines_and_a_legend(page, report):
+    count = (report / "report.html").read_text().count("<figure class='interactive'")
+    assert page.evaluate("document.body.getAttribute('data-figures-drawn')") == f"{count}/{count}"
+    for number in range(1, count + 1):
+        spec = json.loads(
+            page.evaluate(f"document.getElementById('figure-spec-{number}').textContent")
+        )
+        assert drawn_lines(page, number) >= len(spec["series"]) > 0
+        legend = page.evaluate(
+            f"document.querySelectorAll('#figure-{number} .legend .traces').length"
+        )
+        assert legend == len(spec["series"])
+        size = box(page, f"#figure-{number} .main-svg")
+        assert size["width"] > 500 and size["height"] > 400
+
+
+def test_the_page_logs_no_console_error(page):
+    assert page.console_errors() == []
+
+
+def test_the_page_sends_no_network_request(page, report):
+    own = (report / "report.html").resolve().as_uri()
+    outside = [url for url in page.requests() if url != own and not url.startswith("data:")]
+    assert outside == []
+    assert own in page.requests()  # the check saw the page's own load, so it was listening
+
+
+def test_a_legend_click_hides_that_optimizer_and_a_second_shows_it_again(page):
+    legend = "#figure-1 .legend .traces .legendtoggle"
+    clip = box(page, "#figure-1 .main-svg")
+    clip["y"] += page.evaluate("window.scrollY")
+    before_pixels = page.screenshot(clip)
+    before = drawn_lines(page, 1)
+    entry = box(page, legend)
+    page.click(entry["x"] + entry["width"] / 2, entry["y"] + entry["height"] / 2)
+    time.sleep(CLICK_SETTLES)
+    hidden = page.evaluate(
+        "document.getElementById('figure-1').data.filter(t => t.visible === 'legendonly')"
+        ".map(t => t.legendgroup)"
+    )
+    assert hidden and len(set(hidden)) == 1  # one optimizer: its median, band and crosses
+    assert drawn_lines(page, 1) < before
+    assert page.screenshot(clip) != before_pixels
+    entry = box(page, legend)
+    page.click(entry["x"] + entry["width"] / 2, entry["y"] + entry["height"] / 2)
+    time.sleep(CLICK_SETTLES)
+    assert drawn_lines(page, 1) == before
+
+
+def set_control(page, number, control, value):
+    """Set a control of figure ``number`` (a select's value or a checkbox's state)."""
+    field = "value" if control == "x" else "checked"
+    page.evaluate(
+        f"(() => {{ const c = document.querySelector(\"figure[data-figure-spec='figure-spec-"
+        f"{number}'] [data-control='{control}']\"); c.{field} = {json.dumps(value)};"
+        " c.dispatchEvent(new Event('change')); })()"
+    )
+    time.sleep(0.3)
+
+
+def layout(page, number, path):
+    return page.evaluate(f"document.getElementById('figure-{number}').layout.{path}")
+
+
+def test_the_controls_switch_the_x_axis_the_y_scale_and_the_bands(page):
+    number = 1
+    spec = json.loads(page.evaluate(f"document.getElementById('figure-spec-{number}').textContent"))
+    assert list(spec["x_axes"]) == ["step", "time"]  # the curves have no evaluations column
+    first_median = "document.getElementById('figure-1').data.find(t => t.meta === 'median')"
+    steps = page.evaluate(f"{first_median}.x")
+    set_control(page, number, "x", "time")
+    assert layout(page, number, "xaxis.title.text") == spec["x_axes"]["time"]
+    times = page.evaluate(f"{first_median}.x")
+    assert len(times) == len(steps) and times != steps
+    set_control(page, number, "x", "step")
+    scale = layout(page, number, "yaxis.type")
+    set_control(page, number, "log", scale != "log")
+    assert layout(page, number, "yaxis.type") != scale
+    set_control(page, number, "log", scale == "log")
+    bands = "document.getElementById('figure-1').data.filter(t => t.meta === 'band').length"
+    assert page.evaluate(bands) == 2 * len(spec["series"])
+    set_control(page, number, "bands", False)
+    assert page.evaluate(bands) == 0
+    set_control(page, number, "bands", True)
+    assert page.evaluate(bands) == 2 * len(spec["series"])
+
+
+def test_a_name_with_markup_shows_as_text_in_the_legend(page):
+    """The plugin named <script>alert(1)</script> reads as written and runs nothing."""
+    texts = page.evaluate(
+        "Array.from(document.querySelectorAll('.legendtext')).map(t => t.textContent)"
+    )
+    assert any(text.startswith("<script>alert(1)</script>") for text in texts)
+    assert page.evaluate("document.querySelectorAll('.legendtext script').length") == 0
