@@ -47,13 +47,13 @@ def save(fig: Figure, path: str | os.PathLike, dpi: int = DPI, formats: Iterable
     afterwards: it was built without pyplot, so clearing is all closing means, and it frees the
     artists at once when a report writes dozens of figures.
     """
+    kinds = list(dict.fromkeys(("png", *formats)))
+    unknown = [kind for kind in kinds if kind not in EXPORT_FORMATS]
+    if unknown:
+        raise ValueError(f"figure format {unknown[0]!r} is not one of {', '.join(EXPORT_FORMATS)}")
     path = Path(path)
     try:
-        for kind in dict.fromkeys(("png", *formats)):
-            if kind not in EXPORT_FORMATS:
-                raise ValueError(
-                    f"figure format {kind!r} is not one of {', '.join(EXPORT_FORMATS)}"
-                )
+        for kind in kinds:
 
             def write(file: Path, kind: str = kind) -> None:
                 fig.savefig(file, dpi=dpi, format=kind, facecolor="white")

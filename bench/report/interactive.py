@@ -179,7 +179,7 @@ def curve_spec(
         for optimizer in optimizer_order(bands["optimizer"])
     ]
     name = METRIC_LABELS.get(metric, metric)
-    positive = np.concatenate([medians, bands["q25"].to_numpy(np.float64)])
+    positive = bands[["median", "q25", "q75"]].to_numpy(np.float64).ravel()
     seeds = counted(int(bands["seeds"].max()), "seed")
     return {
         "kind": "curves",

@@ -332,7 +332,7 @@ def write_report(
         ``out_dir`` is not a folder, or the disk refuses a write (full, read-only): checked
         before anything is written, and turned into one line when the disk fails midway.
     ValueError
-        An unknown ``criterion``, or a store without runs.
+        An unknown ``criterion`` or ``figure_format``, or a store without runs.
     """
     from bench.report import canvas, interactive
     from bench.report.figures import Inputs, figures
@@ -340,6 +340,8 @@ def write_report(
 
     if criterion not in CRITERIA:
         raise ValueError(f"criterion {criterion!r} is not one of {', '.join(CRITERIA)}")
+    if figure_format not in canvas.EXPORT_FORMATS:
+        raise ValueError(f"figure format {figure_format!r} is not one of png, svg, pdf")
     store = Path(store)
     out_dir = Path(out_dir) if out_dir is not None else default_output(store)
     output.check_output(out_dir)

@@ -1,0 +1,148 @@
+"""The interactive figures' specs and their place in the page, on hand-built frames (no browser:
+test_interactive_page.py drives one)."""
+
+import json
+
+import pytest
+
+from bench.report import interactive, page
+from bench.report.curves import curve_bands
+from bench.report.render import render_html, render_markdown
+from bench.report.style import DISTINCT_STYLES, DIVERGED_MARKER, style_at, styles
+from bench.report.writer import Block, Section
+from tests.bench.report.test_figure_data import build_store, curve_rows, labelled, run_rows
+
+TIMES = {1: [0, 0.1, 0.2], 2: [0, 0.3, 0.5], 3: [0, 0.2, 0.9]}
+
+
+def three_seeds(key="a", optimizer="adam", last_status="done", diverged_at=None):
+    return run_rows((key, 0, optimizer, "done", None), (key, 1, optimizer, "done", None),
+                    (key, 2, optimizer, last_status, diverged_at))  # fmt: skip
+
+
+def spec_of(runs, curves, key, metric="train_loss"):
+    table = styles(runs["optimizer"])
+    return interactive.curve_spec(runs, curves, labelled(key), "quadratic", metric, table)
+
+
+def test_a_curve_spec_holds_the_median_and_iqr_against_steps_and_time():
+    runs = three_seeds()
+    curves = curve_rows(runs, {1: [80, 1, 0.5], 2: [80, 2, 0.25], 3: [80, 4, 1.0]}, times=TIMES)
+    spec = spec_of(runs, curves, "a")
+    assert spec["x_axes"] == {
+        "step": interactive.X_AXES["step"],
+        "time": interactive.X_AXES["time"],
+    }
+    (series,) = spec["series"]
+    assert series["label"] == "adam (cfg-a)" and series["seeds"] == [3, 3, 3]
+    assert series["median"] == [80, 2, 0.5]
+    assert series["q25"] == [80, 1.5, 0.375] and series["q75"] == [80, 3, 0.75]
+    assert series["x"]["step"] == [0, 10, 20]
+    # The same x as the static time figure takes: the median of the seeds' times.
+    time_bands = curve_bands(curves, runs, ["a"], x="time")
+    assert series["x"]["time"] == pytest.approx(time_bands["x"].tolist()) == [0, 0.2, 0.5]
+    assert spec["y_log"] and spec["log_allowed"] and not spec["percent"]  # 80 to 0.375
+    curves["train_loss"] = curves["train_loss"].clip(lower=1)
+    assert not spec_of(runs, curves, "a")["y_log"]  # 80 to 1: under two decades, linear
+
+
+def test_an_evaluations_column_in_the_curves_becomes_an_x_axis():
+    runs = three_seeds()
+    curves = curve_rows(runs, {1: [3, 2, 1], 2: [3, 2, 1], 3: [3, 2, 1]})
+    assert "evaluations" not in spec_of(runs, curves, "a")["x_axes"]
+    curves["evaluations"] = curves["step"] * 2 + curves["seed"]  # say, a line search's calls
+    spec = spec_of(runs, curves, "a")
+    assert list(spec["x_axes"]) == ["step", "time", "evaluations"]
+    assert spec["series"][0]["x"]["evaluations"] == [1, 21, 41]
+
+
+def test_an_infinite_quartile_fills_past_the_top_and_divergences_are_marked_on_every_axis():
+    runs = three_seeds("b", "sgd", "diverged", 15)
+    curves = curve_rows(runs, {1: [8, 1, 0.5], 2: [8, 2, 0.25], 3: [8, 6]}, times=TIMES)
+    spec = spec_of(runs, curves, "b")
+    (series,) = spec["series"]
+    top = max(spec["y_range"]["log"][1], spec["y_range"]["linear"][1])
+    assert series["q75"][-1] > top  # the band reaches the edge whatever the scale
+    assert series["diverged"] == {"x": {"step": [15], "time": [0.2]}, "y": [6]}
+    json.dumps(spec, allow_nan=False)  # JSON as the page takes it: no NaN, no Infinity
+
+
+def test_a_median_over_diverged_seeds_leaves_a_gap():
+    runs = run_rows(("c", 0, "sgd", "diverged", 0), ("c", 1, "sgd", "diverged", 0),
+                    ("c", 2, "sgd", "done", None))  # fmt: skip
+    curves = curve_rows(runs, {1: [], 2: [], 3: [8, 1, 0.5]})
+    series = spec_of(runs, curves, "c")["series"][0]
+    assert series["median"] == [None, None, None]
+    assert series["diverged"]["y"] == [None, None]  # failed at the start: drawn at the top
+
+
+def test_accuracy_is_drawn_in_percent_on_a_linear_axis():
+    runs = three_seeds("f")
+    curves = curve_rows(runs, {1: [0.5, 0.9, 1.0], 2: [0.1, 0.5, 0.9], 3: [0.5, 0.6, 0.9]},
+                        metric="test_accuracy")  # fmt: skip
+    spec = spec_of(runs, curves, "f", metric="test_accuracy")
+    assert spec["percent"] and not spec["log_allowed"] and not spec["y_log"]
+    low, high = spec["y_range"]["linear"]
+    assert 0 < low < 0.3 and high == pytest.approx(1.005)  # the lowest quartile, padded
+
+
+def test_every_style_has_a_plotly_look():
+    looks = {tuple(interactive.plotly_style(style_at(i)).values()) for i in range(DISTINCT_STYLES)}
+    assert len(looks) == DISTINCT_STYLES  # as distinct in the page as in the PNGs
+    assert DIVERGED_MARKER in interactive.PLOTLY_MARKERS
+    assert interactive.plotly_style(style_at(0))["fill"] == "rgba(0,114,178,0.18)"
+
+
+def test_names_reach_the_spec_as_entities_and_the_page_cannot_be_closed_from_json():
+    runs = three_seeds(optimizer="<b>x</b>")
+    curves = curve_rows(runs, {1: [3, 2, 1], 2: [3, 2, 1], 3: [3, 2, 1]})
+    (series,) = spec_of(runs, curves, "a")["series"]
+    assert series["name"] == "&lt;b&gt;x&lt;/b&gt;"  # plotly.js shows entities as text
+    text = page.script_json({"name": "</script><script>alert(1)</script>"})
+    assert "<" not in text and ">" not in text
+    assert json.loads(text) == {"name": "</script><script>alert(1)</script>"}
+
+
+def sections_with(blocks):
+    section = Section("3.1 quadratic", "problem.1")
+    section.blocks = blocks
+    return [section]
+
+
+def test_html_shows_the_interactive_figure_and_markdown_its_pngs(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"\x89PNG")
+    spec = {"kind": "curves", "series": []}
+    blocks = [Block("interactive", spec, "convergence (interactive)", media="html"),
+              Block("figure", "a.png", "convergence step", media="markdown")]  # fmt: skip
+    html = render_html("r", sections_with(blocks), tmp_path)
+    assert "<img" not in html and html.count("<figure class='interactive'") == 1
+    assert html.count(page.plotly_js()[-300:]) == 1  # plotly.js inlined, once
+    markdown = render_markdown("r", sections_with(blocks))
+    assert "![convergence step](a.png)" in markdown and "interactive" not in markdown
+
+
+def test_a_page_without_interactive_figures_carries_no_plotly(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"\x89PNG")
+    html = render_html("r", sections_with([Block("figure", "a.png", "a")]), tmp_path)
+    assert "<img" in html and page.plotly_js()[-300:] not in html
+    assert page.controller_js() not in html
+
+
+def test_a_real_store_gives_each_problem_its_convergence_and_classifiers_their_accuracy(tmp_path):
+    from bench.report.figures import Inputs
+
+    runs, curves = build_store(tmp_path / "tiny.sqlite")
+    inputs = Inputs(runs, curves, trajectories=False)
+    made = {(section, name): (spec, replaces)
+            for section, name, spec, replaces in interactive.figures(inputs)}  # fmt: skip
+    convergence = ("convergence_step", "convergence_time")
+    assert {key: replaces for key, (_, replaces) in made.items()} == {
+        **{(problem, "convergence"): convergence for problem in inputs.problems},
+        ("spirals", "accuracy"): ("accuracy",),
+        ("xor", "accuracy"): ("accuracy",),
+    }
+    rosenbrock = made[("rosenbrock", "convergence")][0]
+    assert [s["name"] for s in rosenbrock["series"]] == ["adam", "momentum", "sgd"]
+    momentum = rosenbrock["series"][1]
+    assert len(momentum["diverged"]["y"]) == 3  # its only cell diverges on every seed
+    assert made[("xor", "accuracy")][0]["percent"]
