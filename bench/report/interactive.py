@@ -104,7 +104,7 @@ def _series(bands, marks, axes, look, ceiling, curves) -> dict[str, Any]:
         "label": html.escape(label),
         **plotly_style(look),
         "x": {x: finite_list(point_x(curves, bands, x)) for x in axes},
-        "median": finite_list(bands["median"]),
+        "y": finite_list(bands["median"]),
         "q25": finite_list(q25),
         "q75": finite_list(q75),
         "seeds": [int(s) for s in bands["seeds"]],
@@ -139,10 +139,11 @@ def curve_spec(
     -------
     dict or None
         JSON-ready: ``kind`` (``"curves"``), ``title``, ``x_axes`` ({key: axis title}),
-        ``y_title``, ``y_log`` (the initial scale), ``log_allowed``, ``percent``, ``y_range``
-        ({"linear" | "log": [low, high]}) and ``series`` (one per optimizer: ``name``,
-        ``label``, ``color``, ``dash``, ``symbol``, ``x`` per axis, ``median``, ``q25``,
-        ``q75``, ``seeds``, ``diverged``). None when nothing was logged.
+        ``y_title``, ``log_axis`` (``"y"``, or None where a log scale cannot show the values),
+        ``log`` (the initial scale), ``percent``, ``bands`` (True), ``ranges`` ({"y":
+        {"linear" | "log": [low, high]}}) and ``series`` (one per optimizer, in the report's
+        order: ``name``, ``label``, :func:`plotly_style`, ``x`` per axis, ``y`` (the median),
+        ``q25``, ``q75``, ``seeds``, ``diverged``). None when nothing was logged.
     """
     bands = curve_bands(curves, runs, cells, metric, "step")
     bands = bands[bands["problem"] == problem]
@@ -181,17 +182,92 @@ def curve_spec(
     name = METRIC_LABELS.get(metric, metric)
     positive = bands[["median", "q25", "q75"]].to_numpy(np.float64).ravel()
     seeds = counted(int(bands["seeds"].max()), "seed")
+    can_log = not percent and bool(np.any(positive[np.isfinite(positive)] > 0))
     return {
         "kind": "curves",
         "title": html.escape(f"{problem}: {name}, median and IQR over {seeds}"),
         "x_axes": {x: X_AXES[x] for x in axes},
         "y_title": html.escape(name),
-        "y_log": (not percent) and spans_decades(positive),
-        "log_allowed": (not percent) and bool(np.any(positive[np.isfinite(positive)] > 0)),
+        "log_axis": "y" if can_log else None,
+        "log": can_log and spans_decades(positive),
         "percent": percent,
-        "y_range": ranges,
+        "bands": True,
+        "ranges": {"y": ranges},
         "series": series,
     }
+
+
+def step_spec(
+    frame: pd.DataFrame, x: str, y: str, table: Mapping[str, Style], text: Mapping[str, str]
+) -> dict[str, Any]:
+    """An interactive figure of step curves (``y`` against ``x``, one per optimizer, in the
+    frame's order): the performance profile and the runtime ECDF.
+
+    Parameters
+    ----------
+    frame
+        :func:`bench.report.figures.profile.profile_data` or
+        :func:`bench.report.figures.ecdf.ecdf_data`: ranked, best first.
+    text
+        ``title``, ``x_title`` and ``y_title``.
+
+    Returns
+    -------
+    dict
+        As :func:`curve_spec` without bands: ``kind`` ``"steps"``, a share on the y axis
+        (``percent``), the log switch on the x axis (on at first where ``x`` spans two
+        decades), ``series`` with ``x`` and ``y``.
+    """
+    values = frame[x].to_numpy(np.float64)
+    positive = values[np.isfinite(values) & (values > 0)]
+    series = []
+    for optimizer in dict.fromkeys(frame["optimizer"]):
+        mine = frame[frame["optimizer"] == optimizer]
+        series.append(
+            {
+                "name": html.escape(optimizer),
+                "label": html.escape(optimizer),
+                **plotly_style(style(optimizer, table)),
+                "x": {x: finite_list(mine[x])},
+                "y": finite_list(mine[y]),
+            }
+        )
+    return {
+        "kind": "steps",
+        "title": html.escape(text["title"]),
+        "x_axes": {x: html.escape(text["x_title"])},
+        "y_title": html.escape(text["y_title"]),
+        "log_axis": "x" if positive.size else None,
+        "log": spans_decades(positive),
+        "percent": True,
+        "bands": False,
+        "ranges": {"y": {"linear": [-0.02, 1.02]}},
+        "series": series,
+    }
+
+
+def overview_figures(inputs) -> Iterator[tuple[str, str, dict[str, Any], tuple[str, ...]]]:
+    """The performance profile and the runtime ECDF, where some target was reached."""
+    from bench import analysis
+    from bench.report.figures.ecdf import ecdf_data, measure
+    from bench.report.figures.profile import profile_data
+    from bench.report.labels import ECDF_LABELS
+
+    profile = profile_data(analysis.performance_profile(inputs.runs, criterion=inputs.criterion))
+    if not profile.empty:
+        text = {"title": "Performance profile (Dolan–Moré) over all problems and targets",
+                "x_title": "τ: steps-to-target as a multiple of the best optimizer's",
+                "y_title": "share of (problem, target) pairs reached within τ × best"}  # fmt: skip
+        spec = step_spec(profile, "tau", "rho", inputs.styles, text)
+        yield "overview", "performance_profile", spec, ("performance_profile",)
+    ecdf = ecdf_data(analysis.runtime_ecdf(inputs.runs, criterion=inputs.criterion))
+    if not ecdf.empty:
+        cost = measure(ecdf)
+        text = {"title": "Runtime ECDF over all problems and targets (COCO style)",
+                "x_title": ECDF_LABELS[cost],
+                "y_title": "share of (problem, target, run) triples reached"}  # fmt: skip
+        spec = step_spec(ecdf, cost, "fraction", inputs.styles, text)
+        yield "overview", "runtime_ecdf", spec, ("runtime_ecdf",)
 
 
 def figures(inputs) -> Iterator[tuple[str, str, dict[str, Any], tuple[str, ...]]]:
@@ -205,19 +281,21 @@ def figures(inputs) -> Iterator[tuple[str, str, dict[str, Any], tuple[str, ...]]
     Yields
     ------
     section : str
-        A problem label.
+        ``overview`` or a problem label.
     name : str
-        ``convergence`` (training loss; replaces ``convergence_step`` and
-        ``convergence_time``) or ``accuracy`` (classification problems; replaces
-        ``accuracy``).
+        In ``overview``: ``performance_profile`` and ``runtime_ecdf`` (:func:`step_spec`,
+        each replacing its static figure). Per problem: ``convergence`` (training loss;
+        replaces ``convergence_step`` and ``convergence_time``) and ``accuracy``
+        (classification problems; replaces ``accuracy``).
     spec : dict
-        :func:`curve_spec`.
+        :func:`step_spec` or :func:`curve_spec`.
     replaces : tuple of str
         The names of the static figures of that section it stands for in the HTML.
     """
     from bench.report.figures.accuracy import accuracy_metric
     from bench.report.labels import labelled
 
+    yield from overview_figures(inputs)
     runs = labelled(inputs.runs)
     for problem in inputs.problems:
         cells = inputs.tuned[inputs.tuned["cell_key"].isin(runs.loc[runs["problem"] == problem,

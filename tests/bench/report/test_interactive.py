@@ -3,6 +3,7 @@ test_interactive_page.py drives one)."""
 
 import json
 
+import pandas as pd
 import pytest
 
 from bench.report import interactive, page
@@ -35,15 +36,15 @@ def test_a_curve_spec_holds_the_median_and_iqr_against_steps_and_time():
     }
     (series,) = spec["series"]
     assert series["label"] == "adam (cfg-a)" and series["seeds"] == [3, 3, 3]
-    assert series["median"] == [80, 2, 0.5]
+    assert series["y"] == [80, 2, 0.5]
     assert series["q25"] == [80, 1.5, 0.375] and series["q75"] == [80, 3, 0.75]
     assert series["x"]["step"] == [0, 10, 20]
     # The same x as the static time figure takes: the median of the seeds' times.
     time_bands = curve_bands(curves, runs, ["a"], x="time")
     assert series["x"]["time"] == pytest.approx(time_bands["x"].tolist()) == [0, 0.2, 0.5]
-    assert spec["y_log"] and spec["log_allowed"] and not spec["percent"]  # 80 to 0.375
+    assert spec["log"] and spec["log_axis"] == "y" and not spec["percent"]  # 80 to 0.375
     curves["train_loss"] = curves["train_loss"].clip(lower=1)
-    assert not spec_of(runs, curves, "a")["y_log"]  # 80 to 1: under two decades, linear
+    assert not spec_of(runs, curves, "a")["log"]  # 80 to 1: under two decades, linear
 
 
 def test_an_evaluations_column_in_the_curves_becomes_an_x_axis():
@@ -61,7 +62,7 @@ def test_an_infinite_quartile_fills_past_the_top_and_divergences_are_marked_on_e
     curves = curve_rows(runs, {1: [8, 1, 0.5], 2: [8, 2, 0.25], 3: [8, 6]}, times=TIMES)
     spec = spec_of(runs, curves, "b")
     (series,) = spec["series"]
-    top = max(spec["y_range"]["log"][1], spec["y_range"]["linear"][1])
+    top = max(spec["ranges"]["y"]["log"][1], spec["ranges"]["y"]["linear"][1])
     assert series["q75"][-1] > top  # the band reaches the edge whatever the scale
     assert series["diverged"] == {"x": {"step": [15], "time": [0.2]}, "y": [6]}
     json.dumps(spec, allow_nan=False)  # JSON as the page takes it: no NaN, no Infinity
@@ -72,7 +73,7 @@ def test_a_median_over_diverged_seeds_leaves_a_gap():
                     ("c", 2, "sgd", "done", None))  # fmt: skip
     curves = curve_rows(runs, {1: [], 2: [], 3: [8, 1, 0.5]})
     series = spec_of(runs, curves, "c")["series"][0]
-    assert series["median"] == [None, None, None]
+    assert series["y"] == [None, None, None]
     assert series["diverged"]["y"] == [None, None]  # failed at the start: drawn at the top
 
 
@@ -81,8 +82,8 @@ def test_accuracy_is_drawn_in_percent_on_a_linear_axis():
     curves = curve_rows(runs, {1: [0.5, 0.9, 1.0], 2: [0.1, 0.5, 0.9], 3: [0.5, 0.6, 0.9]},
                         metric="test_accuracy")  # fmt: skip
     spec = spec_of(runs, curves, "f", metric="test_accuracy")
-    assert spec["percent"] and not spec["log_allowed"] and not spec["y_log"]
-    low, high = spec["y_range"]["linear"]
+    assert spec["percent"] and spec["log_axis"] is None and not spec["log"]
+    low, high = spec["ranges"]["y"]["linear"]
     assert 0 < low < 0.3 and high == pytest.approx(1.005)  # the lowest quartile, padded
 
 
@@ -137,6 +138,8 @@ def test_a_real_store_gives_each_problem_its_convergence_and_classifiers_their_a
             for section, name, spec, replaces in interactive.figures(inputs)}  # fmt: skip
     convergence = ("convergence_step", "convergence_time")
     assert {key: replaces for key, (_, replaces) in made.items()} == {
+        ("overview", "performance_profile"): ("performance_profile",),
+        ("overview", "runtime_ecdf"): ("runtime_ecdf",),
         **{(problem, "convergence"): convergence for problem in inputs.problems},
         ("spirals", "accuracy"): ("accuracy",),
         ("xor", "accuracy"): ("accuracy",),
@@ -146,3 +149,17 @@ def test_a_real_store_gives_each_problem_its_convergence_and_classifiers_their_a
     momentum = rosenbrock["series"][1]
     assert len(momentum["diverged"]["y"]) == 3  # its only cell diverges on every seed
     assert made[("xor", "accuracy")][0]["percent"]
+
+
+def test_a_step_spec_draws_each_optimizer_in_the_ranked_order_with_a_log_x_switch():
+    frame = pd.DataFrame(
+        {"optimizer": ["sgd", "sgd", "adam", "adam"], "tau": [1.0, 300.0, 1.0, 300.0],
+         "rho": [0.5, 1.0, 0.25, 0.5]}
+    )  # fmt: skip
+    text = {"title": "t", "x_title": "<x>", "y_title": "y"}
+    spec = interactive.step_spec(frame, "tau", "rho", styles(["adam", "sgd"]), text)
+    assert spec["kind"] == "steps" and not spec["bands"] and spec["percent"]
+    assert [s["name"] for s in spec["series"]] == ["sgd", "adam"]  # the frame's order: best first
+    assert spec["series"][1]["x"] == {"tau": [1, 300]} and spec["series"][1]["y"] == [0.25, 0.5]
+    assert spec["log_axis"] == "x" and spec["log"]  # tau spans two decades and more
+    assert spec["x_axes"] == {"tau": "&lt;x&gt;"}

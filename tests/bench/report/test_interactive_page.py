@@ -63,6 +63,7 @@ def test_the_page_sends_no_network_request(page, report):
 
 
 def test_a_legend_click_hides_that_optimizer_and_a_second_shows_it_again(page):
+    """On the first figure, the performance profile."""
     legend = "#figure-1 .legend .traces .legendtoggle"
     clip = box(page, "#figure-1 .main-svg")
     clip["y"] += page.evaluate("window.scrollY")
@@ -99,11 +100,16 @@ def layout(page, number, path):
     return page.evaluate(f"document.getElementById('figure-{number}').layout.{path}")
 
 
-def test_the_controls_switch_the_x_axis_the_y_scale_and_the_bands(page):
-    number = 1
-    spec = json.loads(page.evaluate(f"document.getElementById('figure-spec-{number}').textContent"))
+def spec_of(page, number):
+    return json.loads(page.evaluate(f"document.getElementById('figure-spec-{number}').textContent"))
+
+
+def test_the_controls_switch_the_x_axis_the_y_scale_and_the_bands(page, report):
+    count = (report / "report.html").read_text().count("<figure class='interactive'")
+    number = next(n for n in range(1, count + 1) if spec_of(page, n)["kind"] == "curves")
+    spec = spec_of(page, number)
     assert list(spec["x_axes"]) == ["step", "time"]  # the curves have no evaluations column
-    first_median = "document.getElementById('figure-1').data.find(t => t.meta === 'median')"
+    first_median = f"document.getElementById('figure-{number}').data.find(t => t.meta === 'line')"
     steps = page.evaluate(f"{first_median}.x")
     set_control(page, number, "x", "time")
     assert layout(page, number, "xaxis.title.text") == spec["x_axes"]["time"]
@@ -114,7 +120,7 @@ def test_the_controls_switch_the_x_axis_the_y_scale_and_the_bands(page):
     set_control(page, number, "log", scale != "log")
     assert layout(page, number, "yaxis.type") != scale
     set_control(page, number, "log", scale == "log")
-    bands = "document.getElementById('figure-1').data.filter(t => t.meta === 'band').length"
+    bands = f"document.getElementById('figure-{number}').data.filter(t => t.meta === 'band').length"
     assert page.evaluate(bands) == 2 * len(spec["series"])
     set_control(page, number, "bands", False)
     assert page.evaluate(bands) == 0

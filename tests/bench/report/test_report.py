@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 # The static figures the HTML draws interactively instead (report.md keeps their PNGs).
-INTERACTIVE = ("convergence_step", "convergence_time", "accuracy")
+INTERACTIVE = ("convergence_step", "convergence_time", "accuracy", "performance_profile",
+               "runtime_ecdf")  # fmt: skip
 
 
 def test_html_has_every_section_and_embeds_every_figure(report):
@@ -23,8 +24,8 @@ def test_html_has_every_section_and_embeds_every_figure(report):
     static = [png for png in pngs if not png.stem.endswith(INTERACTIVE)]
     assert len(images) == len(static) >= 5
     assert all(src.startswith("data:image/png;base64,") for src in images)
-    # Interactive: each problem's convergence, and xor's accuracy.
-    assert page.count("<figure class='interactive'") == 3
+    # Interactive: the profile, the ECDF, each problem's convergence, and xor's accuracy.
+    assert page.count("<figure class='interactive'") == 5
     for name in ("convergence_step", "convergence_time", "lr_sensitivity", "trajectories",
                  "accuracy", "performance_profile", "runtime_ecdf", "clip_"):  # fmt: skip
         assert any(name in png.name for png in pngs), name
