@@ -24,10 +24,8 @@ from bench.report.labels import METRIC_LABELS, X_LABELS
 from bench.report.style import Style, optimizer_order, style
 from bench.text import counted
 
-HELP = (
-    "hover for values, click a legend entry to hide an optimizer (double-click: show it "
-    "alone); above the plot, switch the x axis, the log scale and the IQR bands. Median and "
-    "IQR over seeds, each optimizer at its tuned configuration; x marks a run's divergence."
+LEGEND_HELP = (
+    "hover for values; click a legend entry to hide an optimizer (double-click: show it alone)"
 )
 # The x axes a curve figure may offer, in menu order: an axis is offered when the curves hold
 # a column of that name with values ("step" always). A curves column "evaluations" (function
@@ -268,6 +266,25 @@ def overview_figures(inputs) -> Iterator[tuple[str, str, dict[str, Any], tuple[s
                 "y_title": "share of (problem, target, run) triples reached"}  # fmt: skip
         spec = step_spec(ecdf, cost, "fraction", inputs.styles, text)
         yield "overview", "runtime_ecdf", spec, ("runtime_ecdf",)
+
+
+def caption(name: str, spec: dict[str, Any]) -> str:
+    """What an interactive figure shows and how to use it, from its spec."""
+    switches = [what for what, present in (
+        ("the x axis", len(spec["x_axes"]) > 1),
+        (f"the log {spec['log_axis']} scale", spec["log_axis"] is not None),
+        ("the IQR bands", spec["bands"]),
+    ) if present]  # fmt: skip
+    text = f"{name.replace('_', ' ')} (interactive): {LEGEND_HELP}"
+    if switches:
+        text += "; above the plot, switch " + ", ".join(switches[:-1])
+        text += (" and " if len(switches) > 1 else "") + switches[-1]
+    if spec["kind"] == "curves":
+        text += (
+            ". Median and IQR over seeds, each optimizer at its tuned configuration; an x marks "
+            "where a run diverged (its last finite value)"
+        )
+    return text + "."
 
 
 def figures(inputs) -> Iterator[tuple[str, str, dict[str, Any], tuple[str, ...]]]:

@@ -19,7 +19,7 @@ import pandas as pd
 from bench import analysis
 from bench.analysis.degenerate import CAUSE
 from bench.report import output
-from bench.report.interactive import HELP as INTERACTIVE_HELP
+from bench.report.interactive import caption as interactive_caption
 from bench.report.labels import problem_labels
 from bench.report.notes import METHODOLOGY, degenerate_note
 from bench.report.render import EN_DASH, render_html, render_markdown
@@ -279,7 +279,7 @@ def build_sections(
                 continue
             if (where, name) in first:
                 title, spec = first[(where, name)]
-                caption = f"{title} (interactive): {INTERACTIVE_HELP}"
+                caption = interactive_caption(title, spec)
                 section.blocks.append(Block("interactive", spec, caption, media="html"))
             media = "markdown" if (where, name) in replaced else "both"
             section.blocks.append(Block("figure", file, name.replace("_", " "), media=media))

@@ -6,7 +6,7 @@ no driver binary and no browser download, only the standard library. Every event
 test can read the console errors and the network requests a page caused.
 
 Also a script: ``python -m tests.bench.report.browser REPORT.html OUT.png`` takes the README's
-screenshot of a report's first interactive figure, with a value hovered.
+screenshot of a report's first interactive curve figure, with a value hovered.
 """
 
 from __future__ import annotations
@@ -206,21 +206,27 @@ def box(browser: Chromium, selector: str) -> dict[str, float]:
     )
 
 
-def screenshot_first_figure(report: Path, out: Path) -> None:
-    """The README's picture: the first interactive figure of ``report`` with a value hovered."""
+def screenshot_figure(report: Path, out: Path, colours: int = 96) -> None:
+    """The README's picture: the first interactive curve figure of ``report`` with a value
+    hovered, as a PNG of ``colours`` colours (a few tens of kilobytes)."""
+    from PIL import Image
+
     with Chromium(width=1000, height=800) as browser:
         browser.open(report)
         browser.wait_for("document.body.getAttribute('data-figures-drawn')")
-        figure = box(browser, "figure.interactive")
-        point = box(browser, "figure.interactive .scatterlayer .trace:last-child .point")
+        number = browser.evaluate(
+            "Array.from(document.querySelectorAll('script[type=\"application/json\"]'))"
+            ".findIndex(s => JSON.parse(s.textContent).kind === 'curves') + 1"
+        )
+        figure = f"figure[data-figure-spec='figure-spec-{number}']"
+        point = box(browser, f"{figure} .scatterlayer .trace:last-child .point")
         browser.hover(point["x"] + point["width"] / 2, point["y"] + point["height"] / 2)
         time.sleep(0.5)
-        figure = box(browser, "figure.interactive")
-        clip = {k: figure[k] for k in ("x", "y", "width", "height")}
+        clip = box(browser, figure)
         clip["y"] += browser.evaluate("window.scrollY")
-        clip["x"] += browser.evaluate("window.scrollX")
         out.write_bytes(browser.screenshot(clip))
+    Image.open(out).convert("RGB").quantize(colours).save(out, optimize=True)
 
 
 if __name__ == "__main__":
-    screenshot_first_figure(Path(sys.argv[1]), Path(sys.argv[2]))
+    screenshot_figure(Path(sys.argv[1]), Path(sys.argv[2]))

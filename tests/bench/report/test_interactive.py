@@ -163,3 +163,14 @@ def test_a_step_spec_draws_each_optimizer_in_the_ranked_order_with_a_log_x_switc
     assert spec["series"][1]["x"] == {"tau": [1, 300]} and spec["series"][1]["y"] == [0.25, 0.5]
     assert spec["log_axis"] == "x" and spec["log"]  # tau spans two decades and more
     assert spec["x_axes"] == {"tau": "&lt;x&gt;"}
+
+
+def test_a_caption_names_only_the_switches_its_figure_has():
+    curves = {"kind": "curves", "x_axes": {"step": "", "time": ""}, "log_axis": "y", "bands": True}
+    text = interactive.caption("convergence", curves)
+    assert "switch the x axis, the log y scale and the IQR bands." in text.replace(". Median", ".")
+    assert "Median and IQR over seeds" in text
+    steps = {"kind": "steps", "x_axes": {"tau": ""}, "log_axis": "x", "bands": False}
+    text = interactive.caption("performance_profile", steps)
+    assert text.startswith("performance profile (interactive): hover")
+    assert text.endswith("switch the log x scale.") and "IQR" not in text
