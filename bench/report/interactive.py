@@ -90,8 +90,9 @@ def point_x(curves: pd.DataFrame, bands: pd.DataFrame, x: str) -> np.ndarray:
     return median.reindex(index).to_numpy(np.float64)
 
 
-def _series(bands, marks, axes, look, ceiling, curves) -> dict[str, Any]:
-    """One optimizer's lines of a curve figure: median, quartiles, divergences, per x axis."""
+def _series(bands, marks, axes, look, ceiling) -> dict[str, Any]:
+    """One optimizer's lines of a curve figure: median, quartiles, divergences, per x axis
+    (``bands`` holds the x of each axis in its ``x_<axis>`` columns)."""
     bands = bands.sort_values("x")
     config = bands["label"].iloc[0]
     label = f"{bands['optimizer'].iloc[0]} ({config})" if config else bands["optimizer"].iloc[0]
@@ -101,7 +102,7 @@ def _series(bands, marks, axes, look, ceiling, curves) -> dict[str, Any]:
         "name": html.escape(bands["optimizer"].iloc[0]),
         "label": html.escape(label),
         **plotly_style(look),
-        "x": {x: finite_list(point_x(curves, bands, x)) for x in axes},
+        "x": {x: finite_list(bands[f"x_{x}"]) for x in axes},
         "y": finite_list(bands["median"]),
         "q25": finite_list(q25),
         "q75": finite_list(q75),
@@ -143,11 +144,17 @@ def curve_spec(
         order: ``name``, ``label``, :func:`plotly_style`, ``x`` per axis, ``y`` (the median),
         ``q25``, ``q75``, ``seeds``, ``diverged``). None when nothing was logged.
     """
+    # Only the runs of this problem's registry name (its labels stay those of the whole
+    # store) and the curves of the cells drawn: every step below reads less.
+    names = runs.loc[runs["cell_key"].isin(cells["cell_key"]), "problem"]
+    runs = runs[runs["problem"].isin(names)]
+    curves = curves[curves["cell_key"].isin(cells["cell_key"])]
     bands = curve_bands(curves, runs, cells, metric, "step")
     bands = bands[bands["problem"] == problem]
     if bands.empty:
         return None
-    axes = x_axes(curves[curves["cell_key"].isin(bands["cell_key"])])
+    axes = x_axes(curves)
+    bands = bands.assign(**{f"x_{x}": point_x(curves, bands, x) for x in axes})
     marks = divergence_marks(curves, runs, cells, metric, "step").rename(columns={"x": "step_x"})
     for x in axes:
         marks[x] = (
@@ -173,7 +180,6 @@ def curve_spec(
             axes,
             style(optimizer, table),
             ceiling,
-            curves,
         )
         for optimizer in optimizer_order(bands["optimizer"])
     ]
@@ -246,19 +252,18 @@ def step_spec(
 
 def overview_figures(inputs) -> Iterator[tuple[str, str, dict[str, Any], tuple[str, ...]]]:
     """The performance profile and the runtime ECDF, where some target was reached."""
-    from bench import analysis
     from bench.report.figures.ecdf import ecdf_data, measure
     from bench.report.figures.profile import profile_data
     from bench.report.labels import ECDF_LABELS
 
-    profile = profile_data(analysis.performance_profile(inputs.runs, criterion=inputs.criterion))
+    profile = profile_data(inputs.profile)
     if not profile.empty:
         text = {"title": "Performance profile (Dolan–Moré) over all problems and targets",
                 "x_title": "τ: steps-to-target as a multiple of the best optimizer's",
                 "y_title": "share of (problem, target) pairs reached within τ × best"}  # fmt: skip
         spec = step_spec(profile, "tau", "rho", inputs.styles, text)
         yield "overview", "performance_profile", spec, ("performance_profile",)
-    ecdf = ecdf_data(analysis.runtime_ecdf(inputs.runs, criterion=inputs.criterion))
+    ecdf = ecdf_data(inputs.ecdf)
     if not ecdf.empty:
         cost = measure(ecdf)
         text = {"title": "Runtime ECDF over all problems and targets (COCO style)",

@@ -352,14 +352,14 @@ def write_report(
     output.make_folder(out_dir)
     labelled = runs.assign(problem=problem_labels(runs))
     figure_files = {}
-    for section, name, figure in figures(runs, curves, criterion=criterion):
+    inputs = Inputs(runs, curves, criterion)  # shared by the static and interactive figures
+    for section, name, figure in figures(runs, curves, inputs=inputs):
         file = canvas.figure_filename(section, name)
         with output.disk_errors(out_dir):
             canvas.save(figure, out_dir / file, formats=(figure_format,))
         figure_files[(section, name)] = file
         if progress is not None:
             progress(file)
-    inputs = Inputs(runs, curves, criterion, trajectories=False)
     drawn = list(interactive.figures(inputs)) if figure_files else []
     title = (
         "optbench report: " + ", ".join(sorted(set(experiments["name"])))

@@ -58,8 +58,6 @@ def draw(data: pd.DataFrame, table: Mapping[str, Style] | None = None) -> Figure
 
 def figures(inputs: Inputs) -> Iterator[tuple[str, str, Figure]]:
     """In ``overview``: ``runtime_ecdf``, when some target was reached."""
-    from bench import analysis
-
-    data = ecdf_data(analysis.runtime_ecdf(inputs.runs, criterion=inputs.criterion))
+    data = ecdf_data(inputs.ecdf)
     if not data.empty:
         yield "overview", "runtime_ecdf", draw(data, inputs.styles)

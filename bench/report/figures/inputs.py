@@ -45,6 +45,21 @@ class Inputs:
         return analysis.tuned(self.stats, self.criterion)
 
     @functools.cached_property
+    def profile(self) -> pd.DataFrame:
+        """``bench.analysis.performance_profile`` of the runs: the static and the interactive
+        profile draw the same frame, computed once."""
+        from bench import analysis
+
+        return analysis.performance_profile(self.runs, criterion=self.criterion)
+
+    @functools.cached_property
+    def ecdf(self) -> pd.DataFrame:
+        """``bench.analysis.runtime_ecdf`` of the runs, shared as :attr:`profile` is."""
+        from bench import analysis
+
+        return analysis.runtime_ecdf(self.runs, criterion=self.criterion)
+
+    @functools.cached_property
     def problems(self) -> list[str]:
         """The labels of the problems whose tuned cells logged curves, sorted: the problems
         that get a section of figures."""

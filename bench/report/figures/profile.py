@@ -96,8 +96,6 @@ def draw(data: pd.DataFrame, table: Mapping[str, Style] | None = None) -> Figure
 
 def figures(inputs: Inputs) -> Iterator[tuple[str, str, Figure]]:
     """In ``overview``: ``performance_profile``, when some target was reached."""
-    from bench import analysis
-
-    data = profile_data(analysis.performance_profile(inputs.runs, criterion=inputs.criterion))
+    data = profile_data(inputs.profile)
     if not data.empty:
         yield "overview", "performance_profile", draw(data, inputs.styles)
