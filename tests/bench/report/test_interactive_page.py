@@ -135,3 +135,26 @@ def test_a_name_with_markup_shows_as_text_in_the_legend(page):
     )
     assert any(text.startswith("<script>alert(1)</script>") for text in texts)
     assert page.evaluate("document.querySelectorAll('.legendtext script').length") == 0
+
+
+def test_a_hidden_optimizer_stays_hidden_when_the_x_axis_switches(page, report):
+    count = (report / "report.html").read_text().count("<figure class='interactive'")
+    number = next(n for n in range(1, count + 1) if spec_of(page, n)["kind"] == "curves")
+    hidden = (
+        f"document.getElementById('figure-{number}').data"
+        ".filter(t => t.visible === 'legendonly').map(t => t.legendgroup)"
+    )
+    entry = box(page, f"#figure-{number} .legend .traces .legendtoggle")
+    page.click(entry["x"] + entry["width"] / 2, entry["y"] + entry["height"] / 2)
+    time.sleep(CLICK_SETTLES)
+    before = set(page.evaluate(hidden))
+    assert len(before) == 1
+    set_control(page, number, "x", "time")
+    set_control(page, number, "bands", False)
+    assert set(page.evaluate(hidden)) == before
+    set_control(page, number, "x", "step")
+    set_control(page, number, "bands", True)
+    entry = box(page, f"#figure-{number} .legend .traces .legendtoggle")
+    page.click(entry["x"] + entry["width"] / 2, entry["y"] + entry["height"] / 2)
+    time.sleep(CLICK_SETTLES)
+    assert page.evaluate(hidden) == []
