@@ -52,6 +52,8 @@ def figure_html(number: int, spec: dict[str, Any], caption: str) -> str:
         f"<script type='application/json' id='{data_id}'>{script_json(spec)}</script>"
         f"<figure class='{FIGURE_CLASS}' data-figure-spec='{data_id}'>"
         f"<div class='plot' id='figure-{number}'></div>"
+        "<noscript>This figure is drawn by JavaScript; report.md beside this page shows it "
+        "as a PNG.</noscript>"
         f"<figcaption>{html.escape(caption)}</figcaption></figure>"
     )
 
