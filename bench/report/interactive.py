@@ -90,10 +90,11 @@ def point_x(curves: pd.DataFrame, bands: pd.DataFrame, x: str) -> np.ndarray:
     return median.reindex(index).to_numpy(np.float64)
 
 
-def _series(bands, marks, axes, look, ceiling) -> dict[str, Any]:
-    """One optimizer's lines of a curve figure: median, quartiles, divergences, per x axis
+def _series(bands, marks, optimizer, axes, look, ceiling) -> dict[str, Any]:
+    """``optimizer``'s lines of a curve figure: median, quartiles, divergences, per x axis
     (``bands`` holds the x of each axis in its ``x_<axis>`` columns)."""
-    bands = bands.sort_values("x")
+    bands = bands[bands["optimizer"] == optimizer].sort_values("x")
+    marks = marks[marks["optimizer"] == optimizer]
     config = bands["label"].iloc[0]
     label = f"{bands['optimizer'].iloc[0]} ({config})" if config else bands["optimizer"].iloc[0]
     q75 = bands["q75"].replace(np.inf, ceiling)
@@ -114,6 +115,38 @@ def _series(bands, marks, axes, look, ceiling) -> dict[str, Any]:
     }
 
 
+def _divergences(curves, runs, cells, metric: str, axes: list[str]) -> pd.DataFrame:
+    """:func:`bench.report.curves.divergence_marks` with the x of every axis in a column of
+    that axis's name."""
+    marks = divergence_marks(curves, runs, cells, metric, "step")
+    for x in axes:
+        if x != "step":  # one row per diverged run, in the same order whatever the x
+            marks[x] = divergence_marks(curves, runs, cells, metric, x)["x"].to_numpy()
+    return marks  # its "step" column is the x of the step axis
+
+
+def _y_ranges(bands: pd.DataFrame, percent: bool) -> dict[str, list[float]]:
+    """The y range on each scale, picked as the static figure picks its own: the medians set
+    the top, the lowest quartiles (but for a dip of a few points) the bottom; 0 to 100.5 % at
+    most for a share."""
+    medians = bands["median"].to_numpy(np.float64)
+    lows = bands[["median", "q25"]].to_numpy(np.float64).ravel()
+    ranges = {}
+    for scale, log in (("linear", False), ("log", True)):
+        ranges[scale] = [y_limits(lows, log, CURVE_TRIM)[0], y_limits(medians, log)[1]]
+    if percent:
+        ranges["linear"] = [max(ranges["linear"][0], 0.0), 1.005]
+    return ranges
+
+
+def _log_switch(bands: pd.DataFrame, percent: bool) -> dict[str, Any]:
+    """``log_axis`` (``"y"``, or None where no value is positive, or for a share) and ``log``
+    (on at first where the values span two decades, as the static figure chooses)."""
+    values = bands[["median", "q25", "q75"]].to_numpy(np.float64).ravel()
+    can_log = not percent and bool(np.any(values[np.isfinite(values)] > 0))
+    return {"log_axis": "y" if can_log else None, "log": can_log and spans_decades(values)}
+
+
 def curve_spec(
     runs: pd.DataFrame,
     curves: pd.DataFrame,
@@ -122,15 +155,14 @@ def curve_spec(
     metric: str,
     table: Mapping[str, Style],
 ) -> dict[str, Any] | None:
-    """The interactive figure of ``metric`` against every available x axis on ``problem``:
-    median and IQR over seeds per optimizer at its tuned cell, with divergence crosses.
+    """``metric`` against every x axis the curves have on ``problem``: median and IQR over
+    seeds per optimizer at its tuned cell, with divergence crosses.
 
     Parameters
     ----------
     runs, curves
-        The frames of ``bench.store.store.load`` (``runs`` with problem labels or without).
-    cells
-        The cells to draw (``bench.analysis.tuned``), already restricted to ``problem``.
+        The frames of ``bench.store.store.load``; ``cells``: those to draw
+        (``bench.analysis.tuned``), restricted to ``problem``.
     metric
         A curve column: a ``*_loss`` may switch to a log axis, an accuracy is drawn in %.
 
@@ -138,14 +170,12 @@ def curve_spec(
     -------
     dict or None
         JSON-ready: ``kind`` (``"curves"``), ``title``, ``x_axes`` ({key: axis title}),
-        ``y_title``, ``log_axis`` (``"y"``, or None where a log scale cannot show the values),
-        ``log`` (the initial scale), ``percent``, ``bands`` (True), ``ranges`` ({"y":
-        {"linear" | "log": [low, high]}}) and ``series`` (one per optimizer, in the report's
+        ``y_title``, ``log_axis`` and ``log`` (:func:`_log_switch`), ``percent``, ``bands``,
+        ``ranges`` ({"y": :func:`_y_ranges`}) and ``series`` (per optimizer in the report's
         order: ``name``, ``label``, :func:`plotly_style`, ``x`` per axis, ``y`` (the median),
         ``q25``, ``q75``, ``seeds``, ``diverged``). None when nothing was logged.
     """
-    # Only the runs of this problem's registry name (its labels stay those of the whole
-    # store) and the curves of the cells drawn: every step below reads less.
+    # Only the runs of this problem's registry name (its labels stay those of the whole store)
     names = runs.loc[runs["cell_key"].isin(cells["cell_key"]), "problem"]
     runs = runs[runs["problem"].isin(names)]
     curves = curves[curves["cell_key"].isin(cells["cell_key"])]
@@ -155,45 +185,23 @@ def curve_spec(
         return None
     axes = x_axes(curves)
     bands = bands.assign(**{f"x_{x}": point_x(curves, bands, x) for x in axes})
-    marks = divergence_marks(curves, runs, cells, metric, "step").rename(columns={"x": "step_x"})
-    for x in axes:
-        marks[x] = (
-            marks["step_x"]
-            if x == "step"
-            else divergence_marks(curves, runs, cells, metric, x)["x"].to_numpy()
-        )
+    marks = _divergences(curves, runs, cells, metric, axes)
     marks = marks[marks["problem"] == problem]
     percent = metric.endswith("accuracy")
-    medians = bands["median"].to_numpy(np.float64)
-    lows = bands[["median", "q25"]].to_numpy(np.float64).ravel()
-    ranges = {}
-    for scale, log in (("linear", False), ("log", True)):
-        ranges[scale] = [y_limits(lows, log, CURVE_TRIM)[0], y_limits(medians, log)[1]]
-    if percent:
-        ranges["linear"] = [max(ranges["linear"][0], 0.0), 1.005]
-    top = max(ranges["log"][1], ranges["linear"][1])
+    ranges = _y_ranges(bands, percent)
+    top = max(ranges["log"][1], ranges["linear"][1])  # an inf quartile: past either top
     ceiling = top * OFF_SCALE + OFF_SCALE * abs(top - ranges["linear"][0])
     series = [
-        _series(
-            bands[bands["optimizer"] == optimizer],
-            marks[marks["optimizer"] == optimizer],
-            axes,
-            style(optimizer, table),
-            ceiling,
-        )
+        _series(bands, marks, optimizer, axes, style(optimizer, table), ceiling)
         for optimizer in optimizer_order(bands["optimizer"])
     ]
-    name = METRIC_LABELS.get(metric, metric)
-    positive = bands[["median", "q25", "q75"]].to_numpy(np.float64).ravel()
-    seeds = counted(int(bands["seeds"].max()), "seed")
-    can_log = not percent and bool(np.any(positive[np.isfinite(positive)] > 0))
+    name, seeds = METRIC_LABELS.get(metric, metric), counted(int(bands["seeds"].max()), "seed")
     return {
         "kind": "curves",
         "title": html.escape(f"{problem}: {name}, median and IQR over {seeds}"),
         "x_axes": {x: X_AXES[x] for x in axes},
         "y_title": html.escape(name),
-        "log_axis": "y" if can_log else None,
-        "log": can_log and spans_decades(positive),
+        **_log_switch(bands, percent),
         "percent": percent,
         "bands": True,
         "ranges": {"y": ranges},
