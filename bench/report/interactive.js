@@ -98,7 +98,10 @@
       traces = traces.concat(seriesTraces(spec, s, state, hidden));
     });
     return Plotly.react(plot, traces, layout(spec, state),
-      { displaylogo: false, responsive: true });
+      { displaylogo: false, responsive: true }).then(function () {
+      // How many times the figure was drawn: lets a test wait for a switch to take effect.
+      plot.setAttribute("data-draws", Number(plot.getAttribute("data-draws") || 0) + 1);
+    });
   }
 
   function control(bar, text, input, onChange) {

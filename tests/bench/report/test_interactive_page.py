@@ -16,7 +16,6 @@ pytestmark = [
     pytest.mark.timeout(240),
 ]
 PLOTS = "Array.from(document.querySelectorAll('figure.interactive .plot'))"
-CLICK_SETTLES = 1.0  # s: plotly waits out a double-click before acting on a legend click
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +24,23 @@ def page(report):
         browser.open(report / "report.html")
         browser.wait_for("document.body.getAttribute('data-figures-drawn')")
         yield browser
+
+
+def hidden_of(number):
+    """The expression listing the legend groups of figure ``number``'s hidden traces."""
+    return (
+        f"document.getElementById('figure-{number}').data"
+        ".filter(t => t.visible === 'legendonly').map(t => t.legendgroup)"
+    )
+
+
+def click_legend(page, number, hides):
+    """Click figure ``number``'s first legend entry; wait until it has hidden (``hides``) or
+    shown again every trace (plotly waits out a double-click before it acts)."""
+    entry = box(page, f"#figure-{number} .legend .traces .legendtoggle")
+    page.click(entry["x"] + entry["width"] / 2, entry["y"] + entry["height"] / 2)
+    page.wait_for(f"({hidden_of(number)}.length > 0) === {json.dumps(hides)}", timeout=15)
+    time.sleep(0.2)  # the redraw follows the state
 
 
 def drawn_lines(browser, number):
@@ -64,36 +80,31 @@ def test_the_page_sends_no_network_request(page, report):
 
 def test_a_legend_click_hides_that_optimizer_and_a_second_shows_it_again(page):
     """On the first figure, the performance profile."""
-    legend = "#figure-1 .legend .traces .legendtoggle"
     clip = box(page, "#figure-1 .main-svg")
     clip["y"] += page.evaluate("window.scrollY")
     before_pixels = page.screenshot(clip)
     before = drawn_lines(page, 1)
-    entry = box(page, legend)
-    page.click(entry["x"] + entry["width"] / 2, entry["y"] + entry["height"] / 2)
-    time.sleep(CLICK_SETTLES)
-    hidden = page.evaluate(
-        "document.getElementById('figure-1').data.filter(t => t.visible === 'legendonly')"
-        ".map(t => t.legendgroup)"
-    )
-    assert hidden and len(set(hidden)) == 1  # one optimizer: its median, band and crosses
+    click_legend(page, 1, hides=True)
+    hidden = page.evaluate(hidden_of(1))
+    assert len(set(hidden)) == 1  # one optimizer: its line (and band and crosses, if any)
     assert drawn_lines(page, 1) < before
     assert page.screenshot(clip) != before_pixels
-    entry = box(page, legend)
-    page.click(entry["x"] + entry["width"] / 2, entry["y"] + entry["height"] / 2)
-    time.sleep(CLICK_SETTLES)
+    click_legend(page, 1, hides=False)
     assert drawn_lines(page, 1) == before
 
 
 def set_control(page, number, control, value):
-    """Set a control of figure ``number`` (a select's value or a checkbox's state)."""
+    """Set a control of figure ``number`` (a select's value or a checkbox's state) and wait
+    for the figure to be drawn again."""
     field = "value" if control == "x" else "checked"
+    draws = f"Number(document.getElementById('figure-{number}').getAttribute('data-draws'))"
+    done = page.evaluate(draws)
     page.evaluate(
         f"(() => {{ const c = document.querySelector(\"figure[data-figure-spec='figure-spec-"
         f"{number}'] [data-control='{control}']\"); c.{field} = {json.dumps(value)};"
         " c.dispatchEvent(new Event('change')); })()"
     )
-    time.sleep(0.3)
+    page.wait_for(f"{draws} > {done}", timeout=15)
 
 
 def layout(page, number, path):
@@ -140,21 +151,12 @@ def test_a_name_with_markup_shows_as_text_in_the_legend(page):
 def test_a_hidden_optimizer_stays_hidden_when_the_x_axis_switches(page, report):
     count = (report / "report.html").read_text().count("<figure class='interactive'")
     number = next(n for n in range(1, count + 1) if spec_of(page, n)["kind"] == "curves")
-    hidden = (
-        f"document.getElementById('figure-{number}').data"
-        ".filter(t => t.visible === 'legendonly').map(t => t.legendgroup)"
-    )
-    entry = box(page, f"#figure-{number} .legend .traces .legendtoggle")
-    page.click(entry["x"] + entry["width"] / 2, entry["y"] + entry["height"] / 2)
-    time.sleep(CLICK_SETTLES)
-    before = set(page.evaluate(hidden))
+    click_legend(page, number, hides=True)
+    before = set(page.evaluate(hidden_of(number)))
     assert len(before) == 1
     set_control(page, number, "x", "time")
     set_control(page, number, "bands", False)
-    assert set(page.evaluate(hidden)) == before
+    assert set(page.evaluate(hidden_of(number))) == before
     set_control(page, number, "x", "step")
     set_control(page, number, "bands", True)
-    entry = box(page, f"#figure-{number} .legend .traces .legendtoggle")
-    page.click(entry["x"] + entry["width"] / 2, entry["y"] + entry["height"] / 2)
-    time.sleep(CLICK_SETTLES)
-    assert page.evaluate(hidden) == []
+    click_legend(page, number, hides=False)
