@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "write the comparison report (report.html, report.md and PNGs) of a store"
+HELP = "write the comparison report (report.html, report.md and figures) of a store"
 EXIT_CODES = """\
 exit codes:
   0    the report was written
@@ -14,8 +14,9 @@ exit codes:
   130  interrupted (Ctrl-C); files already replaced are complete, the rest are the old ones
 """
 DESCRIPTION = (
-    "Analyse every run of a store and write a self-contained report.html (figures embedded, "
-    "nothing fetched from the network) and a GitHub-friendly report.md with its PNGs, by "
+    "Analyse every run of a store and write a self-contained report.html (interactive "
+    "figures, plotly.js embedded, nothing fetched from the network) and a GitHub-friendly "
+    "report.md with its PNGs (--format svg or pdf exports every figure for papers too), by "
     "default into a folder named after the store (results/quick.sqlite -> results/quick/)."
 )
 
@@ -36,6 +37,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="how each optimizer's configuration is tuned: median final training loss "
         "(default) or median final test loss (classification problems)",
     )
+    parser.add_argument(
+        "--format",
+        choices=("png", "svg", "pdf"),
+        default="png",
+        help="also export every figure in this format beside its PNG, for papers (default: "
+        "png only; report.md links the PNGs, report.html embeds them or draws the figure "
+        "interactively)",
+    )
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -47,7 +56,11 @@ def execute(args: argparse.Namespace) -> int:
     existing_store(args.store)
     try:
         html_path, md_path = write_report(
-            args.store, args.output, args.criterion, progress=stderr_progress
+            args.store,
+            args.output,
+            args.criterion,
+            progress=stderr_progress,
+            figure_format=args.format,
         )
     except ValueError as error:
         raise UsageError(str(error)) from None

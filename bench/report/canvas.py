@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib
@@ -35,6 +36,7 @@ LEGEND_CHARS = 140  # characters of a "small" legend that fit across the figure
 # pattern (``--`` at the curves' 1.6 pt width, 8.5 pt) on each side of the marker in its middle.
 HANDLE_LENGTH = 5.0
 HANDLE_CHARS = 12  # the room a swatch and its padding take in a legend column, in characters
+EXPORT_FORMATS = ("png", "svg", "pdf")  # what `optbench report --format` writes besides PNGs
 MARKS_PER_LINE = 8  # markers along a curve: enough to tell optimizers apart, few enough to read
 
 
@@ -59,17 +61,26 @@ def caption_of(fig: Figure) -> str:
     return getattr(fig, "caption", "")
 
 
-def save(fig: Figure, path: str | os.PathLike, dpi: int = DPI) -> None:
-    """Write ``fig`` as a PNG (about 900 pixels wide at the default ``dpi``) and release it.
+def save(fig: Figure, path: str | os.PathLike, dpi: int = DPI, formats: Iterable[str] = ()) -> None:
+    """Write ``fig`` as a PNG (about 900 pixels wide at the default ``dpi``), and in each of
+    ``formats`` (:data:`EXPORT_FORMATS`) beside it with that suffix, then release it.
 
-    The file is replaced whole (:func:`bench.report.output.replace`). The figure is cleared
+    Each file is replaced whole (:func:`bench.report.output.replace`). The figure is cleared
     afterwards: it was built without pyplot, so clearing is all closing means, and it frees the
     artists at once when a report writes dozens of figures.
     """
+    kinds = list(dict.fromkeys(("png", *formats)))
+    unknown = [kind for kind in kinds if kind not in EXPORT_FORMATS]
+    if unknown:
+        raise ValueError(f"figure format {unknown[0]!r} is not one of {', '.join(EXPORT_FORMATS)}")
+    path = Path(path)
     try:
-        output.replace(
-            Path(path), lambda file: fig.savefig(file, dpi=dpi, format="png", facecolor="white")
-        )
+        for kind in kinds:
+
+            def write(file: Path, kind: str = kind) -> None:
+                fig.savefig(file, dpi=dpi, format=kind, facecolor="white")
+
+            output.replace(path.with_suffix(f".{kind}"), write)
     finally:
         fig.clear()
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from bench.report import page
 from bench.report.labels import markdown_text
 
 if TYPE_CHECKING:
@@ -43,20 +44,27 @@ def heading_level(section: Section) -> int:
 
 
 def render_html(title: str, sections: list[Section], out_dir: Path) -> str:
-    """One self-contained page: CSS inline, figures as data: URIs, no network access."""
+    """One self-contained page: CSS inline, static figures as data: URIs, interactive ones
+    drawn by plotly.js inlined in the page (:mod:`bench.report.page`), no network access."""
     esc = html.escape
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{esc(title)}</title><style>{CSS}</style></head><body>",
+        f"<title>{esc(title)}</title><style>{CSS}{page.CSS}</style></head><body>",
         f"<h1>{esc(title)}</h1><nav>",
         *(f"<a href='#{s.anchor}'>{esc(s.title)}</a>" for s in sections if "." not in s.anchor),
         "</nav>",
     ]
+    interactive = 0
     for section in sections:
         level = heading_level(section)
         parts.append(f"<h{level} id='{section.anchor}'>{esc(section.title)}</h{level}>")
         for block in section.blocks:
-            if block.kind == "text":
+            if block.media == "markdown":
+                continue
+            if block.kind == "interactive":
+                interactive += 1
+                parts.append(page.figure_html(interactive, block.content, block.caption))
+            elif block.kind == "text":
                 parts.append(f"<p>{esc(str(block.content))}</p>")
             elif block.kind == "table":
                 frame = block.content
@@ -70,6 +78,8 @@ def render_html(title: str, sections: list[Section], out_dir: Path) -> str:
                     f"<figure><img alt='{esc(block.caption)}' src='data:image/png;base64,{data}'>"
                     f"<figcaption>{esc(block.caption)}</figcaption></figure>"
                 )
+    if interactive:
+        parts.append(page.scripts())
     parts.append(DECODE_CHECK + "</body></html>")
     return "\n".join(parts)
 
@@ -90,6 +100,8 @@ def render_markdown(title: str, sections: list[Section]) -> str:
     for section in sections:
         lines += [f"{'#' * heading_level(section)} {markdown_text(section.title)}", ""]
         for block in section.blocks:
+            if block.media == "html":
+                continue
             if block.kind == "text":
                 lines += [markdown_text(block.content), ""]
             elif block.kind == "table":

@@ -20,6 +20,7 @@ from bench import analysis
 from bench.analysis.degenerate import CAUSE
 from bench.report import output
 from bench.report.labels import problem_labels
+from bench.report.notes import METHODOLOGY, degenerate_note
 from bench.report.render import EN_DASH, render_html, render_markdown
 from bench.report.state_sizes import CAPTION as STATE_CAPTION
 from bench.report.state_sizes import state_size_table
@@ -30,9 +31,12 @@ CRITERIA = {"final_train_loss": "median final training loss", "test_loss": "medi
 
 @dataclasses.dataclass
 class Block:
-    kind: str  # "text" (trusted markup-free prose), "table" (DataFrame), "figure" (file name)
+    # "text" (trusted markup-free prose), "table" (DataFrame), "figure" (file name),
+    # "interactive" (a spec of bench.report.interactive)
+    kind: str
     content: object
     caption: str = ""
+    media: str = "both"  # or "html", "markdown": the one rendering that shows the block
 
 
 @dataclasses.dataclass
@@ -222,21 +226,6 @@ def _p_values(group: pd.DataFrame) -> list[str]:
     ]
 
 
-def degenerate_note(stats: pd.DataFrame) -> str | None:
-    """One sentence naming the cells with identical seeds, per problem; None without any."""
-    cells = stats[stats["degenerate"]] if "degenerate" in stats else stats.iloc[:0]
-    if cells.empty:
-        return None
-    names = "; ".join(
-        f"{problem}: {', '.join(sorted(set(group['optimizer'])))}"
-        for problem, group in cells.groupby("problem", sort=True)
-    )
-    return (
-        f"{counted(len(cells), 'configuration')} of {len(stats)} gave the same run on every "
-        f"seed ({CAUSE}): {names}. Their CIs and significance tests are not computed."
-    )
-
-
 def failures_section(runs: pd.DataFrame, stats: pd.DataFrame | None = None) -> Section:
     """Divergence shares, error messages, and the cells whose seeds are identical."""
     section = Section("5. Divergence and errors", "failures")
@@ -276,43 +265,32 @@ def failures_section(runs: pd.DataFrame, stats: pd.DataFrame | None = None) -> S
     return section
 
 
-METHODOLOGY = [
-    "Every seed of a configuration runs in one vectorized array program; its random numbers "
-    "come from SeedSequence(grid seed, configuration hash, seed index), so results are "
-    "bit-identical across job counts, backends and orders.",
-    "Only optimization steps are timed (time.perf_counter); logging and evaluation are not.",
-    "A run diverges when its loss is non-finite or above 1e6 times its starting loss; it is "
-    "recorded with its step and counts as an infinite loss.",
-    "Targets come from each problem's ladder and are checked at the logged points (every "
-    "log_every steps), so steps-to-target has that resolution. ERT (COCO) = steps spent by all "
-    "runs, failures included, divided by the number of successes.",
-    "The performance profile (Dolan-Moré) is over (problem, target) pairs on median "
-    "steps-to-target at each optimizer's tuned configuration; a median miss counts as never. "
-    "The ECDF counts (problem, target, seed) triples reached by a given fraction of the budget.",
-    "Confidence intervals are percentile bootstraps (scipy.stats.bootstrap); tests are "
-    "two-sided Mann-Whitney U (scipy.stats) with Holm correction per problem.",
-    "A configuration whose seeds all gave the same run (equal final and best training loss, "
-    "final test metrics and logged curves, bit for bit) is one observation, not a sample: its "
-    "median and IQR are shown, its CI is not computed (–), and it is left out of the tests "
-    "(with the whole problem when it is the best).",
-]
-
-
-def build_sections(runs, experiments, figure_files, criterion, curves=None) -> list[Section]:
-    """All sections, with ``figure_files`` ({(section, name): file}) attached where they belong.
+def build_sections(
+    runs, experiments, figure_files, criterion, curves=None, interactive=()
+) -> list[Section]:
+    """All sections, with ``figure_files`` ({(section, name): (kind, content, caption)}, the
+    entries of :func:`bench.report.figures.saving.save_figures`) attached where they belong.
 
     ``runs`` carries the problem labels of :func:`bench.report.labels.problem_labels`, the names
     the figures are filed under; ``curves``, when given, is checked for identical seeds too.
+    ``interactive`` holds the figures of :func:`bench.report.interactive.figures`: each takes
+    the place of the static figures it replaces in the HTML, and of the notes standing in for
+    those left out (its caption says why); ``report.md`` keeps their PNGs and notes.
     """
     stats = analysis.cell_stats(runs, curves=curves)
     tuned = analysis.tuned(stats, criterion)
     board = analysis.leaderboard(runs, criterion=criterion, stats=stats)
+    first = {(where, names[0]): (spec, text) for where, _, spec, names, text in interactive}
+    replaced = {(where, static) for where, _, _, names, _ in interactive for static in names}
 
     def attach(section: Section, key: str) -> None:
-        for (where, name), entry in figure_files.items():  # a file, or (kind, content, caption)
-            if where == key:
-                plain = ("figure", entry, name.replace("_", " "))
-                section.blocks.append(Block(*(entry if isinstance(entry, tuple) else plain)))
+        for (where, name), (kind, content, text) in figure_files.items():
+            if where != key:
+                continue
+            if (where, name) in first:
+                section.blocks.append(Block("interactive", *first[(where, name)], media="html"))
+            media = "markdown" if (where, name) in replaced else "both"
+            section.blocks.append(Block(kind, content, text, media=media))
 
     sections = [setup_section(runs, experiments, criterion)]
     sections[0].table(state_size_table(runs), STATE_CAPTION)
@@ -350,9 +328,12 @@ def write_report(
     out_dir: str | Path | None = None,
     criterion: str = "final_train_loss",
     progress=None,
+    figure_format: str = "png",
 ) -> tuple[Path, Path]:
     """Write ``report.html``, ``report.md`` and the PNGs into ``out_dir``, each file replaced
     whole (an interrupted report leaves the previous files as they were); return the two paths.
+    ``figure_format`` ``"svg"`` or ``"pdf"`` also writes every figure in that format beside
+    its PNG.
 
     Raises
     ------
@@ -360,13 +341,19 @@ def write_report(
         ``out_dir`` is not a folder, or the disk refuses a write (full, read-only): checked
         before anything is written, and turned into one line when the disk fails midway.
     ValueError
-        An unknown ``criterion``, or a store without runs.
+        An unknown ``criterion`` or ``figure_format``, or a store without runs.
     """
+    from bench.report import interactive
+    from bench.report.canvas import EXPORT_FORMATS
+    from bench.report.figures import Inputs
     from bench.report.figures.saving import save_figures
     from bench.store.store import Store
 
     if criterion not in CRITERIA:
         raise ValueError(f"criterion {criterion!r} is not one of {', '.join(CRITERIA)}")
+    if figure_format not in EXPORT_FORMATS:
+        known = ", ".join(EXPORT_FORMATS)
+        raise ValueError(f"figure format {figure_format!r} is not one of {known}")
     store = Path(store)
     out_dir = Path(out_dir) if out_dir is not None else default_output(store)
     output.check_output(out_dir)
@@ -376,13 +363,15 @@ def write_report(
         raise ValueError(f"{store}: the store holds no runs yet; run a grid first")
     output.make_folder(out_dir)
     labelled = runs.assign(problem=problem_labels(runs))
-    figure_files = save_figures(runs, curves, out_dir, criterion, progress)
+    inputs = Inputs(runs, curves, criterion)  # shared by the static and interactive figures
+    figure_files = save_figures(inputs, out_dir, progress, formats=(figure_format,))
+    drawn = list(interactive.figures(inputs)) if figure_files else []
     title = (
         "optbench report: " + ", ".join(sorted(set(experiments["name"])))
         if not experiments.empty
         else "optbench report"
     )
-    sections = build_sections(labelled, experiments, figure_files, criterion, curves)
+    sections = build_sections(labelled, experiments, figure_files, criterion, curves, drawn)
     html_path, md_path = out_dir / "report.html", out_dir / "report.md"
     with output.disk_errors(out_dir):
         output.write_text(html_path, render_html(title, sections, out_dir))

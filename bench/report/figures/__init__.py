@@ -48,6 +48,7 @@ def figures(
     *,
     criterion: str = "final_train_loss",
     trajectories: bool = True,
+    inputs: Inputs | None = None,
 ) -> Iterator[tuple[str, str, Figure | str]]:
     """Every figure of a store, built one at a time, for a report to save (and so close).
 
@@ -59,6 +60,9 @@ def figures(
         How each optimizer's configuration is tuned (``bench.analysis.tuned``).
     trajectories
         Replay each 2-D test function's tuned cells (one seed each) for the trajectory figures.
+    inputs
+        The :class:`Inputs` of these frames, when the caller shares them with other figures
+        (the report's interactive ones); default: built here.
 
     Yields
     ------
@@ -78,7 +82,7 @@ def figures(
     """
     if not runs["status"].isin(FINISHED).any():
         return
-    inputs = Inputs(runs, curves, criterion, trajectories)
+    inputs = inputs if inputs is not None else Inputs(runs, curves, criterion, trajectories)
     for module in FIGURES:
         yield from module.figures(inputs)
 

@@ -49,10 +49,17 @@ def configurations(bands: pd.DataFrame, marks: pd.DataFrame) -> dict[str, str]:
 
 
 def caption(
-    bands: pd.DataFrame, marks: pd.DataFrame, *, metric: str, higher_is_better: bool, runs: int
+    bands: pd.DataFrame,
+    marks: pd.DataFrame,
+    *,
+    metric: str,
+    higher_is_better: bool,
+    runs: int,
+    panelled: bool = True,
 ) -> str:
     """What a band figure draws: the line and band, over which runs, each optimizer's
-    configuration, the diverged runs, and the panels when there are several."""
+    configuration, the diverged runs, and the panels when there are several (``panelled``:
+    the figure is cut into small multiples; the interactive one is not)."""
     ranked = ranked_optimizers(bands, marks, higher_is_better)
     configs = configurations(bands, marks)
     setups = "; ".join(f"{name} {configs.get(name) or 'defaults'}" for name in ranked)
@@ -72,7 +79,7 @@ def caption(
             "band are over the runs that did not diverge."
         )
     groups = panels(ranked)
-    if len(groups) > 1:
+    if panelled and len(groups) > 1:
         text += (
             f" {len(groups)} panels of at most {max(map(len, groups))} optimizers (more on one "
             f"axis blur together), ranked by final median; the best, {ranked[0]}, is repeated "

@@ -21,14 +21,21 @@ from bench.report.curves import (
     spans_decades,
 )
 from bench.report.figures import bands as band_figure
-from bench.report.figures import timer
-from bench.report.labels import METRIC_LABELS, labelled
+from bench.report.labels import METRIC_LABELS
 from bench.report.style import Style
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from bench.report.figures.inputs import Inputs
+
+
+# What the x of a loss-vs-time figure is, for its caption.
+TIME_AXIS = (
+    "x: cumulative time of the update steps, median over seeds; the seeds of a configuration "
+    "(with the configurations that differ from it only in continuous hyperparameters, schedule "
+    "or initializer) run as one array program, so it is that program's time."
+)
 
 
 def convergence_data(
@@ -117,10 +124,7 @@ def draw(
     text = band_figure.caption(mine["bands"], mine["marks"], metric=metric,
                                higher_is_better=False, runs=seeds_drawn(mine))  # fmt: skip
     if data["x"] == "time":
-        text += (" x: cumulative time of the update steps, median over seeds; the seeds of a "
-                 "configuration (with the configurations that differ from it only in continuous "
-                 "hyperparameters, schedule or initializer) run as one array program, so it is "
-                 "that program's time.")  # fmt: skip
+        text += " " + TIME_AXIS
     return band_figure.draw_bands(
         mine,
         log_y=data["log_y"].get(problem, False),
@@ -137,14 +141,11 @@ def figures(inputs: Inputs) -> Iterator[tuple[str, str, Figure | str]]:
     to time (:mod:`bench.report.figures.timer`), else a note (a str) in its place."""
     by_step = convergence_data(inputs.runs, inputs.curves, inputs.tuned, x="step")
     by_time = convergence_data(inputs.runs, inputs.curves, inputs.tuned, x="time")
-    step_seconds = timer.seconds_per_step(inputs.runs, inputs.tuned)
-    resolution = timer.timer_resolution()
-    problems = labelled(inputs.runs).drop_duplicates("cell_key").set_index("cell_key")["problem"]
     for problem in inputs.problems:
         yield problem, "convergence_step", draw(by_step, problem, inputs.styles)
-        mine = step_seconds[problems.reindex(step_seconds.index).to_numpy() == problem]
-        if timer.time_is_resolved(mine, resolution):
-            note = f"Shown because {timer.rule(resolution)}."
+        timed, why = inputs.timing[problem]
+        if timed:
+            note = f"Shown because {why}."
             yield problem, "convergence_time", draw(by_time, problem, inputs.styles, note)
         else:
-            yield problem, "convergence_time", timer.omitted_note(mine, resolution)
+            yield problem, "convergence_time", why

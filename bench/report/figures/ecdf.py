@@ -56,17 +56,20 @@ def draw(data: pd.DataFrame, table: Mapping[str, Style] | None = None) -> Figure
     return fig
 
 
+def caption(inputs: Inputs, data: pd.DataFrame) -> str:
+    """What the runtime ECDF of ``data`` (:func:`ecdf_data`) draws, static or interactive."""
+    return (
+        "Runtime ECDF (COCO): for each optimizer at its tuned configuration "
+        f"({inputs.configurations()}), the share of its (problem, target, run) triples, "
+        f"every seed counted, whose target was reached within the cost on the x axis "
+        f"({ECDF_LABELS[measure(data)]}); a curve's final height is the share ever reached."
+    )
+
+
 def figures(inputs: Inputs) -> Iterator[tuple[str, str, Figure]]:
     """In ``overview``: ``runtime_ecdf``, when some target was reached."""
-    from bench import analysis
-
-    data = ecdf_data(analysis.runtime_ecdf(inputs.runs, criterion=inputs.criterion))
+    data = ecdf_data(inputs.ecdf)
     if not data.empty:
         fig = draw(data, inputs.styles)
-        fig.caption = (
-            "Runtime ECDF (COCO): for each optimizer at its tuned configuration "
-            f"({inputs.configurations()}), the share of its (problem, target, run) triples, "
-            f"every seed counted, whose target was reached within the cost on the x axis "
-            f"({ECDF_LABELS[measure(data)]}); a curve's final height is the share ever reached."
-        )
+        fig.caption = caption(inputs, data)
         yield "overview", "runtime_ecdf", fig

@@ -45,6 +45,30 @@ class Inputs:
         return analysis.tuned(self.stats, self.criterion)
 
     @functools.cached_property
+    def tau_max(self) -> float:
+        """The performance profile's largest τ (:func:`bench.report.figures.profile.tau_range`):
+        past every finite ratio, so each curve has levelled off before the right edge."""
+        from bench import analysis
+        from bench.report.figures.profile import tau_range
+
+        return tau_range(analysis.performance_ratios(self.runs, self.criterion))
+
+    @functools.cached_property
+    def profile(self) -> pd.DataFrame:
+        """``bench.analysis.performance_profile`` of the runs up to :attr:`tau_max`: the static
+        and the interactive profile draw the same frame, computed once."""
+        from bench import analysis
+
+        return analysis.performance_profile(self.runs, self.tau_max, criterion=self.criterion)
+
+    @functools.cached_property
+    def ecdf(self) -> pd.DataFrame:
+        """``bench.analysis.runtime_ecdf`` of the runs, shared as :attr:`profile` is."""
+        from bench import analysis
+
+        return analysis.runtime_ecdf(self.runs, criterion=self.criterion)
+
+    @functools.cached_property
     def problems(self) -> list[str]:
         """The labels of the problems whose tuned cells logged curves, sorted: the problems
         that get a section of figures."""
@@ -52,6 +76,15 @@ class Inputs:
         drawn = runs["cell_key"].isin(self.tuned["cell_key"])
         drawn &= runs["cell_key"].isin(self.curves["cell_key"])
         return sorted(set(runs.loc[drawn, "problem"]))
+
+    @functools.cached_property
+    def timing(self) -> dict[str, tuple[bool, str]]:
+        """Per problem of :attr:`problems`: whether its figures against time are drawn, and
+        why or why not (:func:`bench.report.figures.timer.verdicts`); shared by the static and
+        the interactive figures."""
+        from bench.report.figures import timer
+
+        return timer.verdicts(self.runs, self.tuned, self.problems)
 
     def configurations(self, problem: str | None = None) -> str:
         """Each optimizer's tuned configuration on ``problem`` (a label), or on every problem

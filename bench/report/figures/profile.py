@@ -114,21 +114,21 @@ def draw(data: pd.DataFrame, table: Mapping[str, Style] | None = None) -> Figure
     return fig
 
 
+def caption(inputs: Inputs) -> str:
+    """What the performance profile draws (the static and the interactive one)."""
+    return (
+        "Dolan–Moré performance profile: for each optimizer at its tuned configuration "
+        f"({inputs.configurations()}), the share of (problem, target) pairs whose median "
+        "steps-to-target over seeds is within τ times the best optimizer's; a target whose "
+        f"median run missed it never counts. τ runs to {inputs.tau_max:.3g}, past the largest "
+        "finite ratio, so every curve has levelled off."
+    )
+
+
 def figures(inputs: Inputs) -> Iterator[tuple[str, str, Figure]]:
     """In ``overview``: ``performance_profile``, when some target was reached."""
-    from bench import analysis
-
-    ratios = analysis.performance_ratios(inputs.runs, inputs.criterion)
-    tau_max = tau_range(ratios)
-    profile = analysis.performance_profile(inputs.runs, tau_max, criterion=inputs.criterion)
-    data = profile_data(profile)
+    data = profile_data(inputs.profile)
     if not data.empty:
         fig = draw(data, inputs.styles)
-        fig.caption = (
-            "Dolan–Moré performance profile: for each optimizer at its tuned configuration "
-            f"({inputs.configurations()}), the share of (problem, target) pairs whose median "
-            "steps-to-target over seeds is within τ times the best optimizer's; a target whose "
-            "median run missed it never counts. τ runs to "
-            f"{tau_max:.3g}, past the largest finite ratio, so every curve has levelled off."
-        )
+        fig.caption = caption(inputs)
         yield "overview", "performance_profile", fig

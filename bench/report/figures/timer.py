@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from bench.report.curves import Cells, keys
+from bench.report.labels import labelled
 from bench.text import format_seconds
 
 TICKS_PER_STEP = 1000  # a step's timing error is at most one tick: 0.1% of the step
@@ -69,3 +70,21 @@ def omitted_note(step_seconds: pd.Series, resolution: float) -> str:
         f"ticks of the timer (resolution {format_seconds(resolution)} here), so time would "
         "show the timer rather than the cost."
     )
+
+
+def verdicts(runs: pd.DataFrame, cells: Cells, problems: list[str]) -> dict[str, tuple[bool, str]]:
+    """Per problem label of ``problems``: whether its loss-vs-time figures are drawn (its
+    ``cells``, usually the tuned ones, are timed finely enough: :func:`time_is_resolved`), and
+    why (:func:`rule`, the clause a caption ends with) or why not (:func:`omitted_note`, the
+    sentence standing in for the figure)."""
+    step_seconds = seconds_per_step(runs, cells)
+    resolution = timer_resolution()
+    labels = labelled(runs).drop_duplicates("cell_key").set_index("cell_key")["problem"]
+    found = {}
+    for problem in problems:
+        mine = step_seconds[labels.reindex(step_seconds.index).to_numpy() == problem]
+        if time_is_resolved(mine, resolution):
+            found[problem] = (True, rule(resolution))
+        else:
+            found[problem] = (False, omitted_note(mine, resolution))
+    return found

@@ -1,82 +1,17 @@
-"""The report: every section from a small real grid, escaped grid names, and a real browser."""
+"""The report: every section from a small real grid (the ``report`` fixture of conftest.py),
+escaped grid names, and a real browser."""
 
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-PLUGIN = """
-import dataclasses
-import numpy as np
-import optimizers
-
-@optimizers.register("<script>alert(1)</script>")
-@dataclasses.dataclass(frozen=True)
-class Sneaky(optimizers.Optimizer):
-    lr: float = 0.01
-    def init(self, params):
-        return None
-    def step(self, params, grads, state, lr=None):
-        for p, g in zip(params, grads):
-            p -= (self.lr if lr is None else lr) * g
-"""
-
-GRID = """\
-name = "report-test"
-seeds = 3
-steps = 80
-log_every = 10
-plugins = ["sneaky_plugin"]
-
-[[problems]]
-name = "rosenbrock"
-start_noise = 0.1
-
-[[problems]]
-name = "xor"
-
-[[optimizers]]
-name = "adam"
-lr = [0.01, 0.1]
-
-[[optimizers]]
-name = "sgd"
-lr = [0.001, 1.0]
-
-[[optimizers]]
-name = "<script>alert(1)</script>"
-lr = 0.001
-
-[[clipping]]
-name = "none"
-
-[[clipping]]
-name = "global_norm"
-max_norm = 1.0
-"""
-
-
-@pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("report")
-    (folder / "sneaky_plugin.py").write_text(PLUGIN)
-    (folder / "grid.toml").write_text(GRID)
-    store = folder / "grid.sqlite"
-    # In subprocesses, so the plugin's registration stays out of this test process.
-    optbench = [sys.executable, "-m", "bench.cli"]
-    for args in (["run", "grid.toml", "--store", str(store), "--jobs", "1", "--no-report"],
-                 ["report", str(store), "-o", str(folder / "out")]):  # fmt: skip
-        done = subprocess.run([*optbench, *args], cwd=folder, capture_output=True, timeout=240)
-        assert done.returncode == 0, done.stderr.decode()[-3000:]
-    # report prints a progress line per figure on stderr, numbered, with the time so far
-    progress = re.findall(r"^figure (\d+): (\S+)", done.stderr.decode(), re.MULTILINE)
-    assert [int(n) for n, _ in progress] == list(range(1, len(progress) + 1))
-    assert sum(name.endswith(".png") for _, name in progress) == len(list(folder.glob("out/*.png")))
-    return folder / "out"
+# The static figures the HTML draws interactively instead (report.md keeps their PNGs).
+INTERACTIVE = ("convergence_step", "convergence_time", "accuracy", "performance_profile",
+               "runtime_ecdf")  # fmt: skip
 
 
 def test_html_has_every_section_and_embeds_every_figure(report):
@@ -86,16 +21,44 @@ def test_html_has_every_section_and_embeds_every_figure(report):
         assert f"id='{anchor}'" in page, anchor
     images = re.findall(r"<img [^>]*src='([^']*)'", page)
     pngs = sorted(report.glob("*.png"))
-    assert len(images) == len(pngs) >= 8
+    static = [png for png in pngs if not png.stem.endswith(INTERACTIVE)]
+    assert len(images) == len(static) >= 5
     assert all(src.startswith("data:image/png;base64,") for src in images)
-    assert "http://" not in page and "https://" not in page  # nothing fetched from the network
+    # Interactive: the profile, the ECDF, each problem's convergence, and xor's accuracy.
+    assert page.count("<figure class='interactive'") == 5
     for name in ("convergence_step", "lr_sensitivity", "trajectories", "accuracy",
                  "performance_profile", "runtime_ecdf", "clip_"):  # fmt: skip
         assert any(name in png.name for png in pngs), name
-    # Each problem has its loss-vs-time figure, or the note saying why not (the timer rule).
+    # Each problem has its loss-vs-time figure, or the note saying why not (the timer rule):
+    # report.md shows the PNG or the note, the interactive figure says it in its caption, and
+    # offers time as an x axis exactly where the PNG was drawn.
     timed = [png for png in pngs if "convergence_time" in png.name]
-    assert len(timed) + page.count("No loss-vs-time figure") == 2
-    assert page.count("<figcaption>Line: median training loss over seeds; band: interquartile") >= 2
+    markdown = (report / "report.md").read_text()
+    assert len(timed) + markdown.count("No loss-vs-time figure") == 2
+    captions = re.findall(r"<figcaption>(convergence \(interactive\)[^<]*)</figcaption>", page)
+    assert len(captions) == 2
+    assert sum("Time is an x axis because" in text for text in captions) == len(timed)
+    assert sum("No loss-vs-time figure" in text for text in captions) == 2 - len(timed)
+    assert all("Line: median training loss over seeds; band: interquartile" in text
+               and "panels" not in text for text in captions)  # fmt: skip
+    assert "<p>No loss-vs-time figure" not in page  # the captions say it, not a note again
+
+
+def test_html_loads_nothing_from_outside_the_page(report):
+    """The static half of the offline check (the browser test counts the requests)."""
+    page = (report / "report.html").read_text()
+    markup = re.sub(r"<script>.*?</script>", "", page, flags=re.DOTALL)  # inline code
+    assert "<script>" in page and not re.search(r"<script[^>]+src=", page)
+    assert not re.search(r"(src|href)=['\"]?(https?:)?//", markup)
+    assert "<link" not in markup and "@import" not in markup
+
+
+def test_every_figure_is_also_exported_in_the_format_asked_for(report):
+    """`optbench report --format svg` (the fixture's) writes an SVG beside every PNG."""
+    pngs = sorted(report.glob("*.png"))
+    svgs = sorted(report.glob("*.svg"))
+    assert [p.stem for p in pngs] == [s.stem for s in svgs]
+    assert all(b"<svg" in svg.read_bytes()[:2000] for svg in svgs)
 
 
 def test_markdown_links_the_pngs_written_beside_it(report):
@@ -136,7 +99,7 @@ def test_headless_chromium_renders_the_page_with_every_image_decoded(report):
              "--dump-dom", url],
             capture_output=True, text=True, timeout=90,
         )  # fmt: skip
-    images = len(list(report.glob("*.png")))
+    images = (report / "report.html").read_text().count("<img ")
     assert f'data-images-decoded="{images}/{images}"' in dom.stdout, dom.stderr[-2000:]
     with tempfile.TemporaryDirectory() as profile:
         shot = Path(profile) / "page.png"
