@@ -4,10 +4,10 @@ No matplotlib here: the plot data and its tests use the order and the styles wit
 
 The style of an optimizer is a function of its position in a stable order (:func:`optimizer_order`:
 the built-in optimizers in sorted order, whichever of them are present, then every other name by
-name). Position ``i`` takes colour ``i mod 8``, line style ``i mod 3`` and marker ``i mod 13``;
+name). Position ``i`` takes colour ``i mod 11``, line style ``i mod 3`` and marker ``i mod 13``;
 the three cycle lengths are pairwise coprime, so by the Chinese remainder theorem the first
-8 x 3 x 13 = 312 positions all get different (colour, line style, marker) triples, and the first
-24 already differ in (colour, line style) alone.
+11 x 3 x 13 = 429 positions all get different (colour, line style, marker) triples, and the first
+33 already differ in (colour, line style) alone.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import optimizers
 
 # Okabe & Ito's colour-blind-safe set without yellow (too pale on white) and black (kept for
-# annotations: optimum, start, reference lines), completed with Paul Tol's "muted" wine and olive.
+# annotations: optimum, start, reference lines), completed with Paul Tol's "muted" wine, olive,
+# indigo, teal and green: 11 colours, so that 33 optimizers differ in (colour, line style) alone.
 PALETTE = (
     "#0072B2",  # blue
     "#E69F00",  # orange
@@ -31,13 +32,16 @@ PALETTE = (
     "#56B4E9",  # sky blue
     "#882255",  # wine (Tol muted)
     "#999933",  # olive (Tol muted)
+    "#332288",  # indigo (Tol muted)
+    "#44AA99",  # teal (Tol muted)
+    "#117733",  # green (Tol muted)
 )
 LINESTYLES = ("-", "--", ":")
 # Not among them: "x", which marks divergence in every figure, "+", the optimum of a trajectory
 # plot, and "8", an octagon too close to "o" to tell apart at marker size.
 MARKERS = ("o", "s", "^", "D", "v", "P", "<", ">", "p", "h", "d", "H", "*")
 DIVERGED_MARKER = "x"
-DISTINCT_STYLES = len(PALETTE) * len(LINESTYLES) * len(MARKERS)  # 312, the lengths are coprime
+DISTINCT_STYLES = len(PALETTE) * len(LINESTYLES) * len(MARKERS)  # 429, the lengths are coprime
 
 
 @dataclasses.dataclass(frozen=True)

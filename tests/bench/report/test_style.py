@@ -26,8 +26,8 @@ def triple(s: Style) -> tuple[str, str, str]:
     return s.color, s.linestyle, s.marker
 
 
-def test_the_cycle_lengths_are_coprime_so_312_positions_differ():
-    assert DISTINCT_STYLES == len(PALETTE) * len(LINESTYLES) * len(MARKERS) == 312
+def test_the_cycle_lengths_are_coprime_so_429_positions_differ():
+    assert DISTINCT_STYLES == len(PALETTE) * len(LINESTYLES) * len(MARKERS) == 429
     assert len({triple(style_at(i)) for i in range(DISTINCT_STYLES)}) == DISTINCT_STYLES
     assert triple(style_at(DISTINCT_STYLES)) == triple(style_at(0))  # and then they repeat
     assert len(set(PALETTE)) == len(PALETTE) and len(set(MARKERS)) == len(MARKERS)
@@ -38,7 +38,7 @@ def test_forty_made_up_optimizers_all_get_distinct_styles():
     names = [f"made_up_{k:02d}" for k in range(40)]
     table = styles(names)
     assert len({triple(s) for s in table.values()}) == 40
-    assert len({(s.color, s.linestyle) for s in table.values()}) == 24  # the first 24 differ
+    assert len({(s.color, s.linestyle) for s in table.values()}) == 33  # the first 33 differ
     assert styles(reversed(names)) == table  # the order they come in does not matter
     mixed = styles([*names, *builtin_optimizers()])
     assert len({triple(s) for s in mixed.values()}) == 40 + len(builtin_optimizers())
