@@ -129,9 +129,11 @@ def execute(args: argparse.Namespace) -> int:
     runs = runs[runs["cell_key"].isin({cell.key for cell in cells})]
     errors = _print_outcome(runs, path)
     if not args.no_report and len(runs):
+        from bench.report.figures.saving import stderr_progress
         from bench.report.writer import write_report
 
-        html_path, md_path = write_report(path)
+        print("writing the report (a line per figure on stderr)")
+        html_path, md_path = write_report(path, progress=stderr_progress)
         print(f"report: {html_path}\n        {md_path}")
     return 1 if errors else 0
 

@@ -1,6 +1,7 @@
 """`optbench run`, `status` and `list` end to end: exit codes, the store, resume, plugins."""
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -200,3 +201,10 @@ def test_module_entry_point_help():
     assert result.returncode == 0
     assert "exit codes" in result.stdout and "run" in result.stdout
     assert textwrap.dedent("2    bad input") in result.stdout
+
+
+def test_run_shows_progress_while_it_writes_its_report(tiny_grid, tmp_path, capsys):
+    assert main(["run", str(tiny_grid), "--store", str(tmp_path / "t.sqlite"), "--jobs", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "writing the report" in out and "report: " in out
+    assert re.search(r"^figure 1: \S+ \(\d+\.\d s\)$", err, re.M)
