@@ -279,25 +279,37 @@ def _add_counts(table: pd.DataFrame, runs: pd.DataFrame, cells, curves) -> None:
     table["degenerate"] = identical_seeds(runs, curves).reindex(table.index, fill_value=False)
 
 
-def _add_metric_columns(table: pd.DataFrame, runs: pd.DataFrame, **bootstrap) -> None:
-    """``<metric>_<statistic>`` columns, in place; no CI for a degenerate cell (one run
-    repeated: its median and IQR are exact, a CI would claim n independent observations)."""
+def _metric_columns(table: pd.DataFrame, runs: pd.DataFrame, **bootstrap) -> pd.DataFrame:
+    """``<metric>_<statistic>`` columns; no CI for a degenerate cell (one run repeated: its
+    median and IQR are exact, a CI would claim n independent observations)."""
     keys = runs["cell_key"].to_numpy()
+    columns = {}
     for name, column in METRICS.items():
         summary = summarize(keys, runs[column], **bootstrap).reindex(table.index)
         summary.loc[table["degenerate"], ["ci_low", "ci_high"]] = np.nan
         for statistic in summary:
-            table[f"{name}_{statistic}"] = summary[statistic]
+            columns[f"{name}_{statistic}"] = summary[statistic]
+    return pd.DataFrame(columns, index=table.index)
 
 
-def _add_target_columns(table: pd.DataFrame, per_target: pd.DataFrame) -> None:
-    """``median_steps_to_<t>``, ``median_time_to_<t>`` and ``ert_<t>`` columns, in place."""
+def _target_columns(table: pd.DataFrame, per_target: pd.DataFrame) -> pd.DataFrame:
+    """``median_steps_to_<t>``, ``median_time_to_<t>`` and ``ert_<t>`` columns."""
+    columns = {}
     for target, group in per_target.groupby("target", sort=True):
         label = target_label(target)
         group = group.set_index("cell_key")
-        table[f"median_steps_to_{label}"] = group["median_steps"].reindex(table.index)
-        table[f"median_time_to_{label}"] = group["median_time"].reindex(table.index)
-        table[f"ert_{label}"] = group["ert"].reindex(table.index)
+        columns[f"median_steps_to_{label}"] = group["median_steps"].reindex(table.index)
+        columns[f"median_time_to_{label}"] = group["median_time"].reindex(table.index)
+        columns[f"ert_{label}"] = group["ert"].reindex(table.index)
+    return pd.DataFrame(columns, index=table.index)
+
+
+def _shares(table: pd.DataFrame, cells) -> pd.DataFrame:
+    """``success`` (share reaching the deepest target) and ``divergence``, over non-error runs."""
+    valid = table["n_valid"].where(table["n_valid"] > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        divergence = cells["diverged"].sum() / valid
+    return pd.DataFrame({"success": cells["reached"].mean(), "divergence": divergence})
 
 
 def cell_stats(
@@ -348,11 +360,13 @@ def cell_stats(
     cells = runs.groupby("cell_key", sort=True)
     table = _configurations(runs, cells)
     _add_counts(table, runs, cells, curves)
-    _add_metric_columns(table, runs, n_resamples=n_resamples, confidence=confidence, seed=seed)
-    table["success"] = cells["reached"].mean()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        table["divergence"] = cells["diverged"].sum() / table["n_valid"].where(table["n_valid"] > 0)
-    _add_target_columns(table, target_stats(runs))
+    metrics = _metric_columns(
+        table, runs, n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
+    # one concat, not a column at a time (pandas warns of a fragmented frame past 100 inserts)
+    table = pd.concat(
+        [table, metrics, _shares(table, cells), _target_columns(table, target_stats(runs))], axis=1
+    )
     table = table.reset_index()
     table.insert(table.columns.get_loc("optimizer") + 1, "config", _labels(table))
     return table.sort_values(["problem", "problem_params", "optimizer", "cell_key"]).reset_index(
