@@ -19,7 +19,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 QUANTILES = (0.25, 0.5, 0.75)
 SUMMARY_COLUMNS = ("median", "q1", "q3", "ci_low", "ci_high")
@@ -157,6 +156,8 @@ def _bootstrap_ci(
     quarter of the stand-in tells the infinite medians without any ulp-sized comparison.
     """
     batch = max(1, 2_000_000 // finite.data.size)  # bounds the memory of the resamples
+    from scipy import stats  # imported when needed: it takes most of a second
+
     result = stats.bootstrap(
         (finite.data,),
         np.median,
@@ -213,6 +214,8 @@ def mann_whitney(x: np.ndarray, y: np.ndarray) -> float:
         return np.nan
     if np.all(np.concatenate([x, y]) == x[0]):
         return 1.0
+    from scipy import stats
+
     return float(stats.mannwhitneyu(x, y, alternative="two-sided").pvalue)
 
 
@@ -227,6 +230,8 @@ def wilcoxon(differences: np.ndarray) -> float:
         return np.nan
     if np.all(d == 0):
         return 1.0
+    from scipy import stats
+
     return float(stats.wilcoxon(d, alternative="two-sided").pvalue)
 
 

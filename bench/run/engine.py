@@ -108,7 +108,6 @@ class Loop:
         self.parts = stacked.Components(self.cells)
         self.optimizer = self.parts.optimizer
         self.rngs = [np.random.default_rng(c.seed_sequence(s)) for c in self.cells for s in c.seeds]
-        self.streams = batch_streams([c.seed_sequence(s) for c in self.cells for s in c.seeds])
         self.params = self._initial_params()
         self.state = self.optimizer.init(self.params)
         self.runs = len(self.rngs)
@@ -134,6 +133,12 @@ class Loop:
         if len(parts) == 1:
             return parts[0]
         return [np.concatenate(arrays) for arrays in zip(*parts, strict=True)]
+
+    @functools.cached_property
+    def streams(self) -> problems.RunStreams:
+        """Every run's minibatch and noise streams, keyed when a run first draws (a
+        deterministic problem never pays for them)."""
+        return batch_streams([c.seed_sequence(s) for c in self.cells for s in c.seeds])
 
     def segments(self) -> list[slice]:
         """Each cell's runs, as a slice of the runs axis."""
