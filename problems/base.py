@@ -314,6 +314,15 @@ def describe(name: str) -> Description:
 # Argument checks shared by the problem constructors (check_number comes from _validate).
 
 
+def minibatch_indices(problem: Problem, draws: Any, batch_size: int | None) -> Any:
+    """A data problem's ``draw_batch``: indices ``(R, batch_size)`` into its ``train_size``
+    examples, distinct within each run, from ``draws``; None for the full batch."""
+    if batch_size is None:
+        return None
+    batch_size = check_int(problem.name, "batch_size", batch_size, 1, problem.train_size)
+    return draws.indices(problem.train_size, batch_size)
+
+
 def check_int(owner: str, name: str, value: object, low: int, high: int | None = None) -> int:
     """Raise unless ``value`` is an integer (not a bool) in ``[low, high]``; return it."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

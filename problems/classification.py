@@ -26,6 +26,7 @@ from problems.base import (
     check_dtype,
     check_int,
     check_real,
+    minibatch_indices,
     register,
 )
 from problems.streams import StepDraws
@@ -68,10 +69,7 @@ class Classifier(Problem):
 
     def draw_batch(self, draws: StepDraws, batch_size: int | None) -> np.ndarray | None:
         """Indices ``(R, batch_size)``, distinct within each run; None for the full set."""
-        if batch_size is None:
-            return None
-        batch_size = check_int(self.name, "batch_size", batch_size, 1, self.train_size)
-        return draws.indices(self.train_size, batch_size)
+        return minibatch_indices(self, draws, batch_size)
 
     def loss_and_grad(
         self, params: Params, batch: np.ndarray | None = None

@@ -22,7 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from problems.base import Params, Problem, TargetLadder, check_int, check_real, register
+from problems.base import (
+    Params,
+    Problem,
+    TargetLadder,
+    check_int,
+    check_real,
+    minibatch_indices,
+    register,
+)
 from problems.functions import FunctionProblem
 from problems.spectra import symmetric_with_eigenvalues
 from problems.streams import StepDraws
@@ -224,10 +232,7 @@ class NoisyQuadratic(Problem):
 
     def draw_batch(self, draws: StepDraws, batch_size: int | None) -> np.ndarray | None:
         """Indices ``(R, batch_size)``, distinct within each run; None for the full set."""
-        if batch_size is None:
-            return None
-        batch_size = check_int(self.name, "batch_size", batch_size, 1, self.train_size)
-        return draws.indices(self.train_size, batch_size)
+        return minibatch_indices(self, draws, batch_size)
 
     def loss_and_grad(
         self, params: Params, batch: np.ndarray | None = None

@@ -27,7 +27,7 @@ import problems
 from bench.grid.cell import Cell
 from bench.run import outcome, stacked
 from bench.run.outcome import METRICS
-from bench.run.result import CURVE_COLUMNS, CellResult
+from bench.run.result import CURVE_COLUMNS, CellResult, empty_curves
 
 DIVERGENCE_FACTOR = 1e6  # a loss above this multiple of its start counts as diverged
 
@@ -115,6 +115,7 @@ class Loop:
         self.diverged_step = np.full(self.runs, -1)
         self.opt_time = 0.0
         self.points: list[list[np.ndarray]] = []  # one list of CURVE_COLUMNS arrays per log
+        self._logged_points: tuple[dict[str, np.ndarray], int] = ({}, 0)  # see _logged
         self.logged_step = 0
         self.reached = np.full((self.runs, len(self.problem.targets)), -1)
         self.reached_time = np.full(self.reached.shape, np.nan)
@@ -218,20 +219,25 @@ class Loop:
         """The logged points of the runs in ``runs`` as ``CURVE_COLUMNS`` arrays, in logging
         order, with seeds for run indices and times scaled by ``time_share``."""
         if not self.points:
-            return {
-                name: np.array([], dtype=np.int64 if name in ("seed", "step") else np.float64)
-                for name in CURVE_COLUMNS
-            }
-        columns = {
-            name: np.concatenate([point[i] for point in self.points])
-            for i, name in enumerate(CURVE_COLUMNS)
-        }
+            return empty_curves()
+        columns = self._logged()
         run = columns["seed"]
         keep = (run >= runs.start) & (run < runs.stop)
         columns = {name: values[keep] for name, values in columns.items()}
         columns["seed"] = self.seeds[columns["seed"]]
         columns["time"] = columns["time"] * time_share
         return columns
+
+    def _logged(self) -> dict[str, np.ndarray]:
+        """Every logged point as one array per column, concatenated once for all the group's
+        cells (again only if points were logged since)."""
+        if self._logged_points[1] != len(self.points):
+            columns = {
+                name: np.concatenate([point[i] for point in self.points])
+                for i, name in enumerate(CURVE_COLUMNS)
+            }
+            self._logged_points = (columns, len(self.points))
+        return self._logged_points[0]
 
     def run(self, on_step=None, deadline: float = math.inf) -> str | None:
         """Run the step budget; returns 'timeout' if ``deadline`` (``time.monotonic``) passed.

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bench.grid.cell import Cell
-from bench.run.result import CURVE_COLUMNS, CellResult
+from bench.run.result import CellResult, empty_curves
 
 if TYPE_CHECKING:
     from bench.run.engine import Loop
@@ -100,8 +100,4 @@ def error_result(cell: Cell, message: str, wall: float, status: str = "error") -
         }
         for seed in cell.seeds
     ]
-    empty: dict[str, Any] = {
-        name: np.array([], dtype=np.int64 if name in ("seed", "step") else np.float64)
-        for name in CURVE_COLUMNS
-    }
-    return CellResult(cell, runs, [], empty, wall)
+    return CellResult(cell, runs, [], empty_curves(), wall)

@@ -55,3 +55,11 @@ class CellResult:
     curves: dict[str, np.ndarray]
     wall_time: float
     ladder: dict[str, Any] | None = None
+
+
+def empty_curves() -> dict[str, np.ndarray]:
+    """``CURVE_COLUMNS`` with no points (a cell that logged nothing, or never ran)."""
+    return {
+        name: np.array([], dtype=np.int64 if name in ("seed", "step") else np.float64)
+        for name in CURVE_COLUMNS
+    }
